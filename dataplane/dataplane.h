@@ -1,0 +1,129 @@
+/* dataplane.h: kernel plumbing for ovn over rtnetlink (libmnl). No policy:
+ * the agent decides what should exist; this library makes the kernel match.
+ *
+ * Every call is idempotent ("ensure" semantics): creating what exists with the
+ * same parameters succeeds, deleting what is absent succeeds. Calls return 0 or
+ * a negative errno, and fill err (when not NULL) with "what: why", including
+ * the kernel's extended-ack text when it sent one.
+ *
+ * Objects, all named predictably from the network's VNI or endpoint id, and
+ * all living in the namespace the struct dp was opened in (the "host"):
+ *   vx-<vni>   VxLAN device: learning off, ARP/ND proxy on, UDP 4789,
+ *              local = VTEP address, enslaved to br-<vni>
+ *   br-<vni>   bridge holding the network's gateway addresses (if any)
+ *   ve-<id>    host end of a container's veth pair, enslaved to br-<vni>;
+ *              its peer lives in the container's namespace (eth0, eth1, ...)
+ * Calls are synchronous: each is a handful of netlink round trips (about a
+ * millisecond in all), cheap enough for the agent's loop.
+ */
+#ifndef OVN_DATAPLANE_H
+#define OVN_DATAPLANE_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "ovn_err.h"
+
+#define DP_VNI_MAX 0xffffff
+#define DP_MAX_ADDRS 4
+#define DP_VXLAN_PORT 4789
+
+struct dp;
+
+/* Open a netlink context in the calling thread's current network namespace. */
+int dp_open(struct dp **out, struct ovn_err *err);
+void dp_close(struct dp *dp);
+
+/* ---- networks ---------------------------------------------------------- */
+
+struct dp_network {
+	uint32_t vni;			/* 1..DP_VNI_MAX */
+	struct ovn_ip vtep;		/* local underlay address (family AF_INET) */
+	uint32_t mtu;			/* MTU of vx-, br- and every endpoint */
+	struct ovn_mac bridge_mac;	/* deterministic, same on every host */
+	int n_gateways;
+	struct ovn_prefix gateways[DP_MAX_ADDRS];	/* e.g. 198.19.1.1/24 */
+};
+
+/* Ensure vx-<vni> and br-<vni> exist with these settings, vx- enslaved to br-,
+ * both up, gateway addresses on br- (IPv6 without DAD); gateways present on
+ * br- but not in n->gateways are removed. An existing vx- with a different
+ * VNI/port/local is replaced. */
+int dp_network_ensure(struct dp *dp, const struct dp_network *n, struct ovn_err *err);
+/* Delete vx-<vni> and br-<vni> (and so every ve- still enslaved). */
+int dp_network_remove(struct dp *dp, uint32_t vni, struct ovn_err *err);
+
+/* ---- endpoints --------------------------------------------------------- */
+
+struct dp_endpoint {
+	uint32_t vni;			/* network the endpoint joins */
+	char host_ifname[IF_NAMESIZE];	/* "ve-<id prefix>", set by the caller */
+	char ifname[IF_NAMESIZE];	/* in the container; "" = next free ethN
+					 * (filled in on return) */
+	struct ovn_mac mac;		/* container side */
+	uint32_t mtu;
+	int n_addrs;
+	struct ovn_prefix addrs[DP_MAX_ADDRS];	/* with the subnet's length */
+	struct ovn_ip gw4, gw6;		/* default routes; family 0 = none */
+};
+
+/* Create the veth pair: host end ep->host_ifname (enslaved to br-<vni>, up),
+ * peer created directly inside the namespace netns_fd with ep->ifname, MAC,
+ * MTU, addresses (IPv6 without DAD), default routes via gw4/gw6, and lo and
+ * the interface up. If host_ifname already exists and its peer is in netns_fd
+ * configured as asked, nothing changes; if it exists but differs, it is
+ * recreated. Fails with -EEXIST if ep->ifname is taken in the container by a
+ * device that is not ours. On failure nothing is left behind. */
+int dp_endpoint_attach(struct dp *dp, int netns_fd, struct dp_endpoint *ep,
+		       struct ovn_err *err);
+/* Delete the veth pair by its host end (the peer goes with it). */
+int dp_endpoint_detach(struct dp *dp, const char *host_ifname, struct ovn_err *err);
+
+/* ---- remote endpoints (multi-host) -------------------------------------- */
+
+struct dp_peer {
+	struct ovn_mac mac;
+	struct ovn_ip ip;		/* family 0: FDB entry only */
+	struct ovn_ip vtep;		/* remote host's underlay address */
+};
+
+/* FDB entry mac -> vtep on vx-<vni> (NTF_SELF, permanent) and neighbour entry
+ * ip -> mac on vx-<vni> (permanent), so the VxLAN proxy answers ARP/ND. */
+int dp_peer_add(struct dp *dp, uint32_t vni, const struct dp_peer *p, struct ovn_err *err);
+int dp_peer_del(struct dp *dp, uint32_t vni, const struct dp_peer *p, struct ovn_err *err);
+/* Flood entry (all-zero MAC -> vtep) for BUM traffic to one remote host. */
+int dp_flood_add(struct dp *dp, uint32_t vni, const struct ovn_ip *vtep, struct ovn_err *err);
+int dp_flood_del(struct dp *dp, uint32_t vni, const struct ovn_ip *vtep, struct ovn_err *err);
+
+/* ---- actual state, for reconciliation ----------------------------------- */
+
+enum dp_link_kind { DP_LINK_VXLAN, DP_LINK_BRIDGE, DP_LINK_VETH };
+
+struct dp_link {
+	enum dp_link_kind kind;
+	char name[IF_NAMESIZE];
+	int ifindex;
+	int master;			/* ifindex of the bridge, 0 if none */
+	uint32_t vni;			/* vx-/br-: parsed from the name */
+};
+
+/* Call fn for every ovn link (vx-*, br-*, ve-*) in dp's namespace. A nonzero
+ * return from fn stops the walk and is returned. */
+int dp_link_dump(struct dp *dp, int (*fn)(const struct dp_link *l, void *arg), void *arg,
+		 struct ovn_err *err);
+
+/* MTU of the device that holds vtep, or of the default route's device when no
+ * device holds it; -ENOENT when neither exists. */
+int dp_underlay_mtu(struct dp *dp, const struct ovn_ip *vtep, uint32_t *mtu,
+		    struct ovn_err *err);
+
+/* ---- namespaces -------------------------------------------------------- */
+
+/* Open a network namespace for use as netns_fd: "NAME" = /run/netns/NAME,
+ * an absolute path as is. Returns an O_RDONLY|O_CLOEXEC fd or -errno. */
+int dp_netns_open(const char *name_or_path, struct ovn_err *err);
+int dp_netns_open_pid(int pid, struct ovn_err *err);
+
+#endif
