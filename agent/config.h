@@ -1,0 +1,52 @@
+/* config.h: ovnagent's configuration (/etc/ovn/agent.yaml), read with libyaml.
+ * Every key is optional; defaults are listed in docs/config.md and filled by
+ * cfg_defaults(). Keys are a table {path, type, offset, validate}; an unknown
+ * key, a wrong type or a bad value fails with "FILE:LINE: key: reason". */
+#ifndef OVN_CONFIG_H
+#define OVN_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "ovn_err.h"
+
+enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+struct cfg {
+	char node[64];			/* default: gethostname() */
+	struct ovn_ip advertise;	/* family 0: first global IPv4 of the host */
+	char run_dir[256];		/* default /run/ovn */
+	struct {
+		char socket[256];	/* default <run_dir>/ovn.sock */
+		char group[64];		/* default "" = root's group */
+	} api;
+	struct {
+		char backend[32];	/* default "embedded" */
+		char path[256];		/* default /var/lib/ovn */
+		char prefix[128];	/* default /ovn */
+		double sync_interval;	/* seconds, default 0.05 */
+	} store;
+	uint32_t mtu;			/* 0 = underlay MTU - 50 */
+	struct {
+		enum log_level level;	/* default info */
+	} log;
+	struct {
+		struct ovn_prefix pool4;	/* default 10.213.0.0/16 */
+		uint8_t size4;			/* default 24 */
+		struct ovn_prefix pool6;	/* default fd6f:766e::/48 */
+		uint8_t size6;			/* default 64 */
+	} ipam;
+};
+
+/* Fill every field with its default (node from gethostname). */
+void cfg_defaults(struct cfg *c);
+/* Read FILE over the defaults already in c. On error c is left unchanged and
+ * err->msg is "FILE:LINE: key: reason". 0 or -errno. */
+int cfg_load(struct cfg *c, const char *path, struct ovn_err *err);
+/* Same, from a string (tests); name is used in messages. */
+int cfg_load_string(struct cfg *c, const char *yaml, const char *name, struct ovn_err *err);
+/* "error" | "warn" | "info" | "debug" -> level; -EINVAL otherwise. */
+int cfg_log_level_parse(const char *s, enum log_level *out);
+
+#endif
