@@ -1,0 +1,1461 @@
+/* netmgr.c: networks, endpoints and IPAM over the store and the dataplane
+ * (see netmgr.h for the ordering rules that make it crash-safe).
+ *
+ * Store layout (keys relative to the store prefix):
+ *   /networks/<name>          network record (JSON)
+ *   /vni/<vni>                <name>: makes VNIs unique with an ABSENT compare
+ *   /endpoints/<net>/<id>     endpoint record (JSON)
+ *   /ipam/<net>/<address>     <endpoint id>: makes addresses unique
+ *
+ * Devices of a network (vx-, br-) exist on a host only while it has local
+ * endpoints on it; they are created on the first attach and removed after
+ * the last detach, like Docker's overlay sandboxes.
+ *
+ * Where the devices live: in the agent's own network namespace (the host's),
+ * not in a sandbox namespace per network. Nothing to bind-mount, so nothing
+ * vanishes with the agent's mount namespace; the price is that subnets may
+ * never overlap (checked here) and inter-network forwarding must be blocked
+ * (bridges are separate L2 domains; routed isolation is egress's job).
+ *
+ * TODO: subnet overlap is checked against this agent's view only; with a
+ * shared store two hosts racing to create overlapping subnets need a lock.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ipam.h"
+#include "log.h"
+#include "netmgr.h"
+#include "util.h"
+
+#define VNI_AUTO_FIRST 4096
+
+struct ep {
+	struct nm_endpoint rec;
+	bool local;		/* rec.node is this agent's node */
+	bool pending;		/* kernel done, store txn in flight */
+	bool removing;		/* store delete in flight */
+	struct net *net;
+	struct ep *next;
+};
+
+struct net {
+	struct nm_network rec;
+	struct ipam_pool pools[2];	/* parallel to rec.subnets */
+	struct ep *eps;
+	int n_local;
+	bool dp_up;		/* vx-/br- ensured on this host */
+	bool removing;
+	struct net *next;
+};
+
+/* Recent operation durations inside the agent (request in -> answer out), in
+ * microseconds, for bench/ and /v1/debug/latency. */
+#define LAT_SAMPLES 4096
+enum { LAT_ATTACH, LAT_DETACH, LAT_KINDS };
+
+struct lat_ring {
+	uint32_t us[LAT_SAMPLES];
+	uint64_t n;		/* samples ever recorded */
+};
+
+struct netmgr {
+	struct lat_ring lat[LAT_KINDS];
+	uv_loop_t *loop;
+	const struct cfg *cfg;
+	struct kv *kv;
+	struct dp *dp;
+	uint32_t mtu;
+	struct net *nets;
+	uv_timer_t *timer;	/* heap: freed in its close callback */
+	uint64_t started_ms;
+	netmgr_cb start_cb;
+	void *start_arg;
+};
+
+/* One asynchronous operation: what it needs across its store round trip. */
+struct op {
+	struct netmgr *nm;
+	uint64_t t0;			/* uv_hrtime() at the request */
+	int lat_kind;			/* LAT_* or -1 */
+	netmgr_cb cb;
+	void *arg;
+	struct ovn_err err;
+	struct net *net;
+	struct ep *ep;
+	struct nm_network rec;		/* create */
+	char *keys[KV_TXN_MAX];		/* strings the txn points at */
+	char *vals[KV_TXN_MAX];
+	struct kv_op ops[KV_TXN_MAX];
+	size_t n_ops;
+	json_t *result;
+	int count;			/* force-remove: endpoints left */
+};
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static struct op *op_new(struct netmgr *nm, netmgr_cb cb, void *arg)
+{
+	struct op *op = calloc(1, sizeof(*op));
+
+	if (!op) {
+		struct ovn_err e = { .code = -ENOMEM, .msg = "out of memory" };
+
+		cb(-ENOMEM, &e, NULL, arg);
+		return NULL;
+	}
+	op->nm = nm;
+	op->cb = cb;
+	op->arg = arg;
+	op->t0 = uv_hrtime();
+	op->lat_kind = -1;
+	return op;
+}
+
+static void op_free(struct op *op)
+{
+	for (size_t i = 0; i < op->n_ops; i++) {
+		free(op->keys[i]);
+		free(op->vals[i]);
+	}
+	nm_network_free(&op->rec);
+	json_decref(op->result);
+	free(op);
+}
+
+/* Answer and free the operation. */
+static void op_done(struct op *op, int status)
+{
+	if (status == 0 && op->lat_kind >= 0) {
+		struct lat_ring *l = &op->nm->lat[op->lat_kind];
+
+		l->us[l->n++ % LAT_SAMPLES] = (uint32_t)((uv_hrtime() - op->t0) / 1000);
+	}
+	if (status < 0 && !op->err.code)
+		ovn_err_set(&op->err, status, "%s", strerror(-status));
+	op->cb(status, &op->err, status < 0 ? NULL : op->result, op->arg);
+	op_free(op);
+}
+
+static void op_fail(struct op *op, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void op_fail(struct op *op, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!op->err.code) {
+		op->err.code = code;
+		va_start(ap, fmt);
+		vsnprintf(op->err.msg, sizeof(op->err.msg), fmt, ap);
+		va_end(ap);
+	}
+	op_done(op, code);
+}
+
+/* Add one step to op's transaction; key and value are formatted/copied. */
+static int op_add(struct op *op, enum kv_op_type type, enum kv_cmp cmp, char *key, char *val)
+{
+	struct kv_op *o;
+
+	if (!key || (type == KV_OP_PUT && !val) || op->n_ops == KV_TXN_MAX) {
+		free(key);
+		free(val);
+		return -ENOMEM;
+	}
+	o = &op->ops[op->n_ops];
+	op->keys[op->n_ops] = key;
+	op->vals[op->n_ops] = val;
+	op->n_ops++;
+	*o = (struct kv_op){ .type = type, .cmp = cmp, .key = key, .value = val,
+			     .len = val ? strlen(val) : 0 };
+	return 0;
+}
+
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static char *fmt(const char *f, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	va_start(ap, f);
+	if (vasprintf(&s, f, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
+}
+
+static char *json_str(json_t *j)
+{
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+	json_decref(j);
+	return s;
+}
+
+static const char *ip_s(const struct ovn_ip *ip, char buf[OVN_IP_STRLEN])
+{
+	return ovn_ip_str(ip, buf);
+}
+
+static struct net *net_find(struct netmgr *nm, const char *name)
+{
+	for (struct net *n = nm->nets; n; n = n->next)
+		if (!strcmp(n->rec.name, name))
+			return n;
+	return NULL;
+}
+
+static struct net *net_find_vni(struct netmgr *nm, uint32_t vni)
+{
+	for (struct net *n = nm->nets; n; n = n->next)
+		if (n->rec.vni == vni)
+			return n;
+	return NULL;
+}
+
+static int net_count_eps(const struct net *n)
+{
+	int c = 0;
+
+	for (struct ep *e = n->eps; e; e = e->next)
+		c += !e->pending;
+	return c;
+}
+
+static struct ipam_pool *net_pool(struct net *n, int family)
+{
+	for (int i = 0; i < n->rec.n_subnets; i++)
+		if (n->rec.subnets[i].prefix.ip.family == family)
+			return &n->pools[i];
+	return NULL;
+}
+
+static void net_free(struct net *n)
+{
+	struct ep *e, *next;
+
+	for (e = n->eps; e; e = next) {
+		next = e->next;
+		nm_endpoint_free(&e->rec);
+		free(e);
+	}
+	for (int i = 0; i < n->rec.n_subnets; i++)
+		ipam_pool_free(&n->pools[i]);
+	nm_network_free(&n->rec);
+	free(n);
+}
+
+/* Takes ownership of rec's members. */
+static struct net *net_add(struct netmgr *nm, struct nm_network *rec)
+{
+	struct net *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	n->rec = *rec;
+	memset(rec, 0, sizeof(*rec));
+	for (int i = 0; i < n->rec.n_subnets; i++) {
+		if (ipam_pool_init(&n->pools[i], &n->rec.subnets[i].prefix,
+				   &n->rec.subnets[i].gateway) < 0) {
+			n->rec.n_subnets = i;
+			net_free(n);
+			return NULL;
+		}
+	}
+	n->next = nm->nets;
+	nm->nets = n;
+	return n;
+}
+
+static void net_unlink(struct netmgr *nm, struct net *n)
+{
+	for (struct net **pp = &nm->nets; *pp; pp = &(*pp)->next)
+		if (*pp == n) {
+			*pp = n->next;
+			return;
+		}
+}
+
+static void ep_release_addrs(struct ep *e)
+{
+	struct ipam_pool *p;
+
+	if (e->rec.ipv4.ip.family && (p = net_pool(e->net, AF_INET)))
+		ipam_release(p, &e->rec.ipv4.ip);
+	if (e->rec.ipv6.ip.family && (p = net_pool(e->net, AF_INET6)))
+		ipam_release(p, &e->rec.ipv6.ip);
+}
+
+/* Insert an endpoint (taking rec's members) and reserve its addresses. */
+static struct ep *ep_add(struct netmgr *nm, struct net *n, struct nm_endpoint *rec)
+{
+	struct ep *e = calloc(1, sizeof(*e));
+	struct ipam_pool *p;
+
+	if (!e)
+		return NULL;
+	e->rec = *rec;
+	memset(rec, 0, sizeof(*rec));
+	e->net = n;
+	e->local = !strcmp(e->rec.node, nm->cfg->node);
+	if (e->rec.ipv4.ip.family && (p = net_pool(n, AF_INET)))
+		ipam_reserve(p, &e->rec.ipv4.ip);
+	if (e->rec.ipv6.ip.family && (p = net_pool(n, AF_INET6)))
+		ipam_reserve(p, &e->rec.ipv6.ip);
+	e->next = n->eps;
+	n->eps = e;
+	n->n_local += e->local;
+	return e;
+}
+
+/* Unlink, release addresses, free. */
+static void ep_drop(struct ep *e)
+{
+	struct net *n = e->net;
+
+	for (struct ep **pp = &n->eps; *pp; pp = &(*pp)->next)
+		if (*pp == e) {
+			*pp = e->next;
+			break;
+		}
+	n->n_local -= e->local;
+	ep_release_addrs(e);
+	nm_endpoint_free(&e->rec);
+	free(e);
+}
+
+static struct ep *ep_find_host_ifname(struct netmgr *nm, const char *ifname)
+{
+	for (struct net *n = nm->nets; n; n = n->next)
+		for (struct ep *e = n->eps; e; e = e->next)
+			if (e->local && !strcmp(e->rec.host_ifname, ifname))
+				return e;
+	return NULL;
+}
+
+static void dp_network_of(struct netmgr *nm, const struct net *n, struct dp_network *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->vni = n->rec.vni;
+	d->vtep = nm->cfg->advertise;
+	d->mtu = n->rec.mtu;
+	ovn_mac_from_ip(&d->bridge_mac, &n->rec.subnets[0].gateway);
+	if (n->rec.internal)
+		return;		/* no gateway: nothing leaves the overlay */
+	for (int i = 0; i < n->rec.n_subnets; i++) {
+		d->gateways[i].ip = n->rec.subnets[i].gateway;
+		d->gateways[i].len = n->rec.subnets[i].prefix.len;
+	}
+	d->n_gateways = n->rec.n_subnets;
+}
+
+static int net_dp_ensure(struct netmgr *nm, struct net *n, struct ovn_err *err)
+{
+	struct dp_network d;
+	int r;
+
+	dp_network_of(nm, n, &d);
+	r = dp_network_ensure(nm->dp, &d, err);
+	if (r == 0)
+		n->dp_up = true;
+	return r;
+}
+
+/* Remove the network's devices once no local endpoint needs them. */
+static void net_dp_release(struct netmgr *nm, struct net *n)
+{
+	struct ovn_err err = { 0 };
+
+	if (n->n_local > 0)
+		return;
+	if (dp_network_remove(nm->dp, n->rec.vni, &err) < 0)
+		log_warn("network %s: removing vx-%u/br-%u: %s", n->rec.name, n->rec.vni,
+			 n->rec.vni, err.msg);
+	n->dp_up = false;
+}
+
+static void dp_endpoint_of(const struct ep *e, struct dp_endpoint *d)
+{
+	const struct net *n = e->net;
+
+	memset(d, 0, sizeof(*d));
+	d->vni = n->rec.vni;
+	ovn_strlcpy(d->host_ifname, e->rec.host_ifname, sizeof(d->host_ifname));
+	ovn_strlcpy(d->ifname, e->rec.ifname, sizeof(d->ifname));
+	d->mac = e->rec.mac;
+	d->mtu = n->rec.mtu;
+	if (e->rec.ipv4.ip.family)
+		d->addrs[d->n_addrs++] = e->rec.ipv4;
+	if (e->rec.ipv6.ip.family)
+		d->addrs[d->n_addrs++] = e->rec.ipv6;
+	if (n->rec.internal)
+		return;
+	for (int i = 0; i < n->rec.n_subnets; i++) {
+		const struct ovn_ip *gw = &n->rec.subnets[i].gateway;
+
+		if (gw->family == AF_INET && e->rec.ipv4.ip.family)
+			d->gw4 = *gw;
+		if (gw->family == AF_INET6 && e->rec.ipv6.ip.family)
+			d->gw6 = *gw;
+	}
+}
+
+/* Identity of a namespace file, to tell "same namespace" after a restart. */
+static int netns_id_of(int fd, char *buf, size_t size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	snprintf(buf, size, "%lu:%lu", (unsigned long)st.st_dev, (unsigned long)st.st_ino);
+	return 0;
+}
+
+/* Open the namespace a request names; path gets what to record. */
+static int target_open(const char *netns, int pid, char *path, size_t size, struct ovn_err *err)
+{
+	if (pid) {
+		snprintf(path, size, "/proc/%d/ns/net", pid);
+		return dp_netns_open_pid(pid, err);
+	}
+	if (netns[0] == '/')
+		snprintf(path, size, "%s", netns);
+	else
+		snprintf(path, size, "/run/netns/%s", netns);
+	return dp_netns_open(netns, err);
+}
+
+static int errno_status(int r)
+{
+	return r == -ENOENT ? -ENOENT : r == -EEXIST ? -EEXIST : r;
+}
+
+/* ---- store watch-free loading ------------------------------------------- */
+
+static void start_done(struct netmgr *nm, int status, struct ovn_err *err)
+{
+	netmgr_cb cb = nm->start_cb;
+
+	nm->start_cb = NULL;
+	if (cb)
+		cb(status, err, NULL, nm->start_arg);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	netmgr_reconcile(t->data);
+}
+
+static void loaded_endpoints(const struct kv_result *res, void *arg)
+{
+	struct netmgr *nm = arg;
+	struct ovn_err err = { 0 };
+
+	if (res->status < 0) {
+		ovn_err_set(&err, res->status, "store: listing endpoints: %s", res->msg);
+		start_done(nm, res->status, &err);
+		return;
+	}
+	for (size_t i = 0; i < res->n; i++) {
+		const struct kv_entry *en = &res->entries[i];
+		json_t *j = json_loadb(en->value, en->len, 0, NULL);
+		struct nm_endpoint rec;
+		struct ovn_err e2 = { 0 };
+		struct net *n;
+
+		if (!j || model_endpoint_from_json(&rec, j, &e2) < 0) {
+			log_warn("store: skipping bad endpoint record %s: %s", en->key,
+				 j ? e2.msg : "not JSON");
+			json_decref(j);
+			continue;
+		}
+		json_decref(j);
+		n = net_find(nm, rec.network);
+		if (!n) {
+			log_warn("store: endpoint %s of unknown network %s: skipped", rec.id,
+				 rec.network);
+			nm_endpoint_free(&rec);
+			continue;
+		}
+		if (!ep_add(nm, n, &rec))
+			nm_endpoint_free(&rec);
+	}
+	netmgr_reconcile(nm);
+	uv_timer_start(nm->timer, on_timer, NETMGR_RECONCILE_S * 1000, NETMGR_RECONCILE_S * 1000);
+	start_done(nm, 0, NULL);
+}
+
+static void loaded_networks(const struct kv_result *res, void *arg)
+{
+	struct netmgr *nm = arg;
+	struct ovn_err err = { 0 };
+	int r;
+
+	if (res->status < 0) {
+		ovn_err_set(&err, res->status, "store: listing networks: %s", res->msg);
+		start_done(nm, res->status, &err);
+		return;
+	}
+	for (size_t i = 0; i < res->n; i++) {
+		const struct kv_entry *en = &res->entries[i];
+		json_t *j = json_loadb(en->value, en->len, 0, NULL);
+		struct nm_network rec;
+		struct ovn_err e2 = { 0 };
+
+		if (!j || model_network_from_json(&rec, j, &e2) < 0) {
+			log_warn("store: skipping bad network record %s: %s", en->key,
+				 j ? e2.msg : "not JSON");
+			json_decref(j);
+			continue;
+		}
+		json_decref(j);
+		if (net_find(nm, rec.name) || !net_add(nm, &rec))
+			nm_network_free(&rec);
+	}
+	r = kv_list(nm->kv, "/endpoints/", loaded_endpoints, nm);
+	if (r < 0) {
+		ovn_err_set(&err, r, "store: listing endpoints: %s", strerror(-r));
+		start_done(nm, r, &err);
+	}
+}
+
+int netmgr_new(struct netmgr **out, uv_loop_t *loop, const struct cfg *cfg, struct kv *kv,
+	       struct dp *dp, uint32_t mtu, struct ovn_err *err)
+{
+	struct netmgr *nm = calloc(1, sizeof(*nm));
+
+	if (!nm)
+		return ovn_err_set(err, -ENOMEM, "out of memory");
+	nm->timer = calloc(1, sizeof(*nm->timer));
+	if (!nm->timer) {
+		free(nm);
+		return ovn_err_set(err, -ENOMEM, "out of memory");
+	}
+	nm->loop = loop;
+	nm->cfg = cfg;
+	nm->kv = kv;
+	nm->dp = dp;
+	nm->mtu = mtu;
+	nm->started_ms = uv_now(loop);
+	uv_timer_init(loop, nm->timer);
+	nm->timer->data = nm;
+	*out = nm;
+	return 0;
+}
+
+void netmgr_start(struct netmgr *nm, netmgr_cb cb, void *arg)
+{
+	struct ovn_err err = { 0 };
+	int r;
+
+	nm->start_cb = cb;
+	nm->start_arg = arg;
+	r = kv_list(nm->kv, "/networks/", loaded_networks, nm);
+	if (r < 0) {
+		ovn_err_set(&err, r, "store: listing networks: %s", strerror(-r));
+		start_done(nm, r, &err);
+	}
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+	free(h);
+}
+
+void netmgr_free(struct netmgr *nm)
+{
+	struct net *n, *next;
+
+	if (!nm)
+		return;
+	uv_close((uv_handle_t *)nm->timer, timer_closed);
+	for (n = nm->nets; n; n = next) {
+		next = n->next;
+		net_free(n);
+	}
+	free(nm);
+}
+
+/* ---- reconcile ---------------------------------------------------------- */
+
+struct link_list {
+	struct dp_link *v;
+	size_t n, cap;
+};
+
+static int collect_link(const struct dp_link *l, void *arg)
+{
+	struct link_list *ll = arg;
+
+	if (ll->n == ll->cap) {
+		size_t cap = ll->cap ? ll->cap * 2 : 64;
+		struct dp_link *v = realloc(ll->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		ll->v = v;
+		ll->cap = cap;
+	}
+	ll->v[ll->n++] = *l;
+	return 0;
+}
+
+static const struct dp_link *link_by_name(const struct link_list *ll, const char *name)
+{
+	for (size_t i = 0; i < ll->n; i++)
+		if (!strcmp(ll->v[i].name, name))
+			return &ll->v[i];
+	return NULL;
+}
+
+static void forget_done(const struct kv_result *res, void *arg)
+{
+	char *id = arg;
+
+	if (res->status < 0)
+		log_warn("endpoint %s: deleting its record: %s (next reconcile retries)", id,
+			 res->msg);
+	free(id);
+}
+
+/* The endpoint's namespace is gone (container exited): drop its record and
+ * addresses. */
+static void ep_forget(struct netmgr *nm, struct ep *e, const char *why)
+{
+	struct op tmp = { 0 };
+	char ip[OVN_IP_STRLEN];
+	char *id = strdup(e->rec.id);
+	int r = 0;
+
+	log_info("endpoint %s (%s on %s) removed: %s", e->rec.id, e->rec.name, e->net->rec.name,
+		 why);
+	r |= op_add(&tmp, KV_OP_DEL, KV_CMP_NONE,
+		    fmt("/endpoints/%s/%s", e->net->rec.name, e->rec.id), NULL);
+	if (e->rec.ipv4.ip.family)
+		r |= op_add(&tmp, KV_OP_DEL, KV_CMP_NONE,
+			    fmt("/ipam/%s/%s", e->net->rec.name, ip_s(&e->rec.ipv4.ip, ip)), NULL);
+	if (e->rec.ipv6.ip.family)
+		r |= op_add(&tmp, KV_OP_DEL, KV_CMP_NONE,
+			    fmt("/ipam/%s/%s", e->net->rec.name, ip_s(&e->rec.ipv6.ip, ip)), NULL);
+	if (r == 0 && id && kv_txn(nm->kv, tmp.ops, tmp.n_ops, forget_done, id) == 0)
+		id = NULL;
+	free(id);
+	for (size_t i = 0; i < tmp.n_ops; i++)
+		free(tmp.keys[i]);
+	ep_drop(e);
+}
+
+/* Make one local endpoint's kernel state exist, or forget it if its
+ * namespace is gone. */
+static void reconcile_ep(struct netmgr *nm, struct ep *e, const struct link_list *ll)
+{
+	const struct dp_link *l = link_by_name(ll, e->rec.host_ifname);
+	const struct dp_link *br;
+	struct ovn_err err = { 0 };
+	struct dp_endpoint d;
+	char id[48];
+	char name[IF_NAMESIZE];
+	int fd;
+
+	snprintf(name, sizeof(name), "br-%u", e->net->rec.vni);
+	br = link_by_name(ll, name);
+	if (l && br && l->master == br->ifindex)
+		return;		/* present and enslaved: trust it */
+	fd = open(e->rec.netns, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || netns_id_of(fd, id, sizeof(id)) < 0 || strcmp(id, e->rec.netns_id)) {
+		if (fd >= 0)
+			close(fd);
+		ep_forget(nm, e, "its network namespace no longer exists");
+		return;
+	}
+	if (net_dp_ensure(nm, e->net, &err) == 0) {
+		dp_endpoint_of(e, &d);
+		if (dp_endpoint_attach(nm->dp, fd, &d, &err) == 0)
+			log_info("endpoint %s (%s on %s) restored", e->rec.id, e->rec.name,
+				 e->net->rec.name);
+	}
+	if (err.code)
+		log_warn("endpoint %s: restoring: %s", e->rec.id, err.msg);
+	close(fd);
+}
+
+void netmgr_reconcile(struct netmgr *nm)
+{
+	struct link_list ll = { 0 };
+	struct ovn_err err = { 0 };
+	struct ep *e, *next;
+
+	if (dp_link_dump(nm->dp, collect_link, &ll, &err) < 0) {
+		log_warn("reconcile: listing links: %s", err.msg);
+		free(ll.v);
+		return;
+	}
+	/* 1. ve- links with no endpoint record: leftovers of a crash or of a
+	 * detach whose kernel step never ran. */
+	for (size_t i = 0; i < ll.n; i++) {
+		struct dp_link *l = &ll.v[i];
+
+		if (l->kind != DP_LINK_VETH || ep_find_host_ifname(nm, l->name))
+			continue;
+		ovn_err_clear(&err);
+		if (dp_endpoint_detach(nm->dp, l->name, &err) < 0)
+			log_warn("reconcile: deleting orphan %s: %s", l->name, err.msg);
+		else
+			log_info("reconcile: deleted orphan link %s", l->name);
+	}
+	/* 2. local endpoints: present, restored, or forgotten. */
+	for (struct net *n = nm->nets; n; n = n->next)
+		for (e = n->eps; e; e = next) {
+			next = e->next;
+			if (e->local && !e->pending && !e->removing)
+				reconcile_ep(nm, e, &ll);
+		}
+	/* 3. vx-/br- of networks without local endpoints here. */
+	for (size_t i = 0; i < ll.n; i++) {
+		struct dp_link *l = &ll.v[i];
+		struct net *n = l->kind == DP_LINK_VETH ? NULL : net_find_vni(nm, l->vni);
+
+		if (l->kind == DP_LINK_VETH || (n && n->n_local > 0))
+			continue;
+		ovn_err_clear(&err);
+		if (dp_network_remove(nm->dp, l->vni, &err) < 0)
+			log_warn("reconcile: removing %s: %s", l->name, err.msg);
+		else
+			log_info("reconcile: removed unused %s", l->name);
+		if (n)
+			n->dp_up = false;
+	}
+	free(ll.v);
+}
+
+/* ---- networks ----------------------------------------------------------- */
+
+static int pick_vni(struct netmgr *nm, uint32_t *vni)
+{
+	for (uint32_t v = VNI_AUTO_FIRST; v <= DP_VNI_MAX; v++)
+		if (!net_find_vni(nm, v)) {
+			*vni = v;
+			return 0;
+		}
+	return -ENOSPC;
+}
+
+static int collect_subnets(struct netmgr *nm, struct ovn_prefix *taken, size_t max)
+{
+	size_t n = 0;
+
+	for (struct net *net = nm->nets; net; net = net->next)
+		for (int i = 0; i < net->rec.n_subnets && n < max; i++)
+			taken[n++] = net->rec.subnets[i].prefix;
+	return (int)n;
+}
+
+/* Check one requested subnet for form, overlap and gateway; fill defaults. */
+static int subnet_check(struct netmgr *nm, struct nm_subnet *s, struct ovn_err *err)
+{
+	char p[OVN_PREFIX_STRLEN], g[OVN_PREFIX_STRLEN];
+	bool v4 = s->prefix.ip.family == AF_INET;
+	uint64_t off;
+
+	ovn_prefix_str(&s->prefix, p);
+	if (!ovn_prefix_is_network(&s->prefix))
+		return ovn_err_set(err, -EINVAL, "subnet %s has host bits set (did you mean "
+				   "the network address?)", p);
+	if (v4 ? (s->prefix.len < 8 || s->prefix.len > 30)
+	       : (s->prefix.len < 48 || s->prefix.len > 120))
+		return ovn_err_set(err, -EINVAL, "subnet %s: prefix length must be %s", p,
+				   v4 ? "8 to 30" : "48 to 120");
+	for (struct net *n = nm->nets; n; n = n->next)
+		for (int i = 0; i < n->rec.n_subnets; i++)
+			if (ovn_prefix_overlaps(&s->prefix, &n->rec.subnets[i].prefix))
+				return ovn_err_set(err, -EEXIST, "subnet %s overlaps %s of network "
+						   "%s: choose another subnet", p,
+						   ovn_prefix_str(&n->rec.subnets[i].prefix, g),
+						   n->rec.name);
+	if (!s->gateway.family)
+		return ovn_prefix_nth(&s->prefix, 1, &s->gateway);
+	ovn_ip_str(&s->gateway, g);
+	if (ovn_prefix_offset(&s->prefix, &s->gateway, &off) < 0 || off == 0 ||
+	    (v4 && off == ovn_prefix_size(&s->prefix) - 1))
+		return ovn_err_set(err, -EINVAL, "gateway %s is not a host address of subnet %s",
+				   g, p);
+	return 0;
+}
+
+/* Default subnets from the agent's pools for families not given. */
+static int subnets_default(struct netmgr *nm, struct nm_network_spec *s, struct ovn_err *err)
+{
+	struct ovn_prefix taken[256];
+	int n = collect_subnets(nm, taken, ARRAY_SIZE(taken));
+	bool want4 = s->n_subnets == 0, want6 = s->n_subnets == 0 && s->ipv6;
+
+	for (int i = 0; i < s->n_subnets; i++)
+		if (s->ipv6 && s->subnets[i].prefix.ip.family == AF_INET)
+			want6 = true;
+	for (int i = 0; i < s->n_subnets; i++)
+		if (s->subnets[i].prefix.ip.family == AF_INET6)
+			want6 = false;
+	if (want4) {
+		struct nm_subnet *sub = &s->subnets[s->n_subnets];
+
+		memset(sub, 0, sizeof(*sub));
+		if (ipam_subnet_pick(&nm->cfg->ipam.pool4, nm->cfg->ipam.size4, taken, n,
+				     &sub->prefix) < 0)
+			return ovn_err_set(err, -ENOSPC, "the IPv4 pool is exhausted: give "
+					   "--subnet or widen ipam.pool4");
+		s->n_subnets++;
+	}
+	if (want6) {
+		struct nm_subnet *sub = &s->subnets[s->n_subnets];
+
+		memset(sub, 0, sizeof(*sub));
+		if (ipam_subnet_pick(&nm->cfg->ipam.pool6, nm->cfg->ipam.size6, taken, n,
+				     &sub->prefix) < 0)
+			return ovn_err_set(err, -ENOSPC, "the IPv6 pool is exhausted: give "
+					   "--subnet or widen ipam.pool6");
+		s->n_subnets++;
+	}
+	return 0;
+}
+
+static int network_build(struct netmgr *nm, struct nm_network_spec *s, struct nm_network *rec,
+			 struct ovn_err *err)
+{
+	bool v6 = false;
+	int r;
+
+	if (net_find(nm, s->name))
+		return ovn_err_set(err, -EEXIST, "network %s already exists", s->name);
+	if (s->vni && net_find_vni(nm, s->vni))
+		return ovn_err_set(err, -EEXIST, "vni %u is used by network %s: choose another "
+				   "or leave it out", s->vni, net_find_vni(nm, s->vni)->rec.name);
+	if ((r = subnets_default(nm, s, err)) < 0)
+		return r;
+	for (int i = 0; i < s->n_subnets; i++) {
+		if ((r = subnet_check(nm, &s->subnets[i], err)) < 0)
+			return r;
+		v6 |= s->subnets[i].prefix.ip.family == AF_INET6;
+	}
+	if (v6 && s->mtu && s->mtu < 1280)
+		return ovn_err_set(err, -EINVAL, "mtu %u is below IPv6's minimum of 1280", s->mtu);
+	memset(rec, 0, sizeof(*rec));
+	memcpy(rec->name, s->name, sizeof(rec->name));
+	if ((r = model_new_id(rec->id)) < 0)
+		return ovn_err_set(err, r, "random id: %s", strerror(-r));
+	if (!s->vni && pick_vni(nm, &s->vni) < 0)
+		return ovn_err_set(err, -ENOSPC, "no free VNI left");
+	rec->vni = s->vni;
+	rec->mtu = s->mtu ? s->mtu : nm->mtu;
+	rec->internal = s->internal;
+	rec->n_subnets = s->n_subnets;
+	memcpy(rec->subnets, s->subnets, sizeof(rec->subnets));
+	rec->labels = json_incref(s->labels);
+	model_now(rec->created);
+	return 0;
+}
+
+static json_t *network_json(const struct net *n)
+{
+	json_t *j = model_network_to_json(&n->rec);
+
+	if (j)
+		json_object_set_new(j, "endpoints", json_integer(net_count_eps(n)));
+	return j;
+}
+
+static void created(const struct kv_result *res, void *arg)
+{
+	struct op *op = arg;
+	struct net *n;
+
+	if (res->status == -ECANCELED)
+		return op_fail(op, -EEXIST, "network %s or vni %u was just taken by another "
+			       "agent: retry", op->rec.name, op->rec.vni);
+	if (res->status < 0)
+		return op_fail(op, res->status, "store: %s", res->msg);
+	if (net_find(op->nm, op->rec.name))
+		return op_fail(op, -EEXIST, "network %s already exists", op->rec.name);
+	n = net_add(op->nm, &op->rec);
+	if (!n)
+		return op_fail(op, -ENOMEM, "out of memory");
+	op->result = network_json(n);
+	log_info("network %s created vni=%u", n->rec.name, n->rec.vni);
+	op_done(op, 0);
+}
+
+void netmgr_network_create(struct netmgr *nm, const json_t *req, netmgr_cb cb, void *arg)
+{
+	struct nm_network_spec spec;
+	struct op *op = op_new(nm, cb, arg);
+	int r;
+
+	if (!op)
+		return;
+	r = model_network_spec_from_json(&spec, req, &op->err);
+	if (r < 0)
+		return op_done(op, r);
+	r = network_build(nm, &spec, &op->rec, &op->err);
+	nm_network_spec_free(&spec);
+	if (r < 0)
+		return op_done(op, r);
+	r = op_add(op, KV_OP_PUT, KV_CMP_ABSENT, fmt("/networks/%s", op->rec.name),
+		   json_str(model_network_to_json(&op->rec)));
+	r = r ?: op_add(op, KV_OP_PUT, KV_CMP_ABSENT, fmt("/vni/%u", op->rec.vni),
+			strdup(op->rec.name));
+	r = r ?: kv_txn(nm->kv, op->ops, op->n_ops, created, op);
+	if (r < 0)
+		op_fail(op, r, "store: %s", strerror(-r));
+}
+
+void netmgr_network_list(struct netmgr *nm, netmgr_cb cb, void *arg)
+{
+	json_t *a = json_array();
+	size_t n = 0, i = 0;
+	struct net **v;
+
+	for (struct net *net = nm->nets; net; net = net->next)
+		n++;
+	v = calloc(n ? n : 1, sizeof(*v));
+	if (!a || !v) {
+		struct ovn_err e = { .code = -ENOMEM, .msg = "out of memory" };
+
+		free(v);
+		json_decref(a);
+		return cb(-ENOMEM, &e, NULL, arg);
+	}
+	for (struct net *net = nm->nets; net; net = net->next)
+		v[i++] = net;
+	/* sorted by name: small n, insertion sort keeps it short */
+	for (i = 1; i < n; i++)
+		for (size_t k = i; k > 0 && strcmp(v[k - 1]->rec.name, v[k]->rec.name) > 0; k--) {
+			struct net *t = v[k];
+
+			v[k] = v[k - 1];
+			v[k - 1] = t;
+		}
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, network_json(v[i]));
+	free(v);
+	cb(0, NULL, a, arg);
+	json_decref(a);
+}
+
+static void not_found(netmgr_cb cb, void *arg, const char *what, const char *name)
+{
+	struct ovn_err e = { 0 };
+
+	ovn_err_set(&e, -ENOENT, "no such %s: %s (see 'ovnctl %s ls')", what, name, what);
+	cb(-ENOENT, &e, NULL, arg);
+}
+
+void netmgr_network_get(struct netmgr *nm, const char *name, netmgr_cb cb, void *arg)
+{
+	struct net *n = net_find(nm, name);
+	json_t *j;
+
+	if (!n || n->removing)
+		return not_found(cb, arg, "network", name);
+	j = network_json(n);
+	cb(0, NULL, j, arg);
+	json_decref(j);
+}
+
+static void removed_network(const struct kv_result *res, void *arg)
+{
+	struct op *op = arg;
+	struct net *n = op->net;
+
+	if (res->status < 0) {
+		n->removing = false;
+		return op_fail(op, res->status, "store: %s", res->msg);
+	}
+	net_unlink(op->nm, n);
+	n->n_local = 0;
+	net_dp_release(op->nm, n);
+	log_info("network %s removed (%d endpoints)", n->rec.name, op->count);
+	op->result = json_pack("{s:s, s:i}", "removed", n->rec.name, "endpoints_removed",
+			       op->count);
+	net_free(n);
+	op_done(op, 0);
+}
+
+static void remove_network_record(struct op *op)
+{
+	struct net *n = op->net;
+	int r;
+
+	for (size_t i = 0; i < op->n_ops; i++) {
+		free(op->keys[i]);
+		free(op->vals[i]);
+	}
+	op->n_ops = 0;
+	r = op_add(op, KV_OP_DEL, KV_CMP_PRESENT, fmt("/networks/%s", n->rec.name), NULL);
+	r = r ?: op_add(op, KV_OP_DEL, KV_CMP_NONE, fmt("/vni/%u", n->rec.vni), NULL);
+	r = r ?: kv_txn(op->nm->kv, op->ops, op->n_ops, removed_network, op);
+	if (r < 0) {
+		n->removing = false;
+		op_fail(op, r, "store: %s", strerror(-r));
+	}
+}
+
+static int ep_delete_txn(struct netmgr *nm, struct ep *e, kv_cb cb, void *arg, struct op *op);
+static void ep_kernel_remove(struct netmgr *nm, struct ep *e);
+
+/* force: delete endpoint records one transaction at a time, then the
+ * network's. */
+static void force_step(const struct kv_result *res, void *arg)
+{
+	struct op *op = arg;
+	struct net *n = op->net;
+	struct ep *e = op->ep;
+
+	if (res && res->status < 0) {
+		e->removing = false;
+		n->removing = false;
+		return op_fail(op, res->status, "store: removing endpoint %s: %s", e->rec.id,
+			       res->msg);
+	}
+	if (res) {
+		ep_kernel_remove(op->nm, e);
+		op->count++;
+	}
+	for (e = n->eps; e && e->pending; e = e->next)
+		;
+	op->ep = e;
+	if (!e)
+		return remove_network_record(op);
+	e->removing = true;
+	if (ep_delete_txn(op->nm, e, force_step, op, op) < 0) {
+		e->removing = false;
+		n->removing = false;
+		op_fail(op, -EIO, "store: removing endpoint %s failed", e->rec.id);
+	}
+}
+
+void netmgr_network_remove(struct netmgr *nm, const char *name, bool force, netmgr_cb cb,
+			   void *arg)
+{
+	struct net *n = net_find(nm, name);
+	struct op *op;
+	int count;
+
+	if (!n || n->removing)
+		return not_found(cb, arg, "network", name);
+	count = net_count_eps(n);
+	if (count && !force) {
+		struct ovn_err e = { 0 };
+
+		ovn_err_set(&e, -EBUSY, "network %s has %d endpoint%s: detach them or use "
+			    "--force", name, count, count == 1 ? "" : "s");
+		return cb(-EBUSY, &e, NULL, arg);
+	}
+	op = op_new(nm, cb, arg);
+	if (!op)
+		return;
+	op->net = n;
+	n->removing = true;
+	force_step(NULL, op);
+}
+
+/* ---- endpoints ---------------------------------------------------------- */
+
+static int ep_delete_txn(struct netmgr *nm, struct ep *e, kv_cb cb, void *arg, struct op *op)
+{
+	char ip[OVN_IP_STRLEN];
+	int r;
+
+	for (size_t i = 0; i < op->n_ops; i++) {
+		free(op->keys[i]);
+		free(op->vals[i]);
+	}
+	op->n_ops = 0;
+	r = op_add(op, KV_OP_DEL, KV_CMP_NONE,
+		   fmt("/endpoints/%s/%s", e->net->rec.name, e->rec.id), NULL);
+	if (!r && e->rec.ipv4.ip.family)
+		r = op_add(op, KV_OP_DEL, KV_CMP_NONE,
+			   fmt("/ipam/%s/%s", e->net->rec.name, ip_s(&e->rec.ipv4.ip, ip)), NULL);
+	if (!r && e->rec.ipv6.ip.family)
+		r = op_add(op, KV_OP_DEL, KV_CMP_NONE,
+			   fmt("/ipam/%s/%s", e->net->rec.name, ip_s(&e->rec.ipv6.ip, ip)), NULL);
+	return r ?: kv_txn(nm->kv, op->ops, op->n_ops, cb, arg);
+}
+
+/* After the store forgot e: delete its veth, maybe the network's devices. */
+static void ep_kernel_remove(struct netmgr *nm, struct ep *e)
+{
+	struct net *n = e->net;
+	struct ovn_err err = { 0 };
+	bool local = e->local;
+
+	if (local && dp_endpoint_detach(nm->dp, e->rec.host_ifname, &err) < 0)
+		log_warn("endpoint %s: deleting %s: %s (reconcile retries)", e->rec.id,
+			 e->rec.host_ifname, err.msg);
+	log_info("endpoint %s detached from %s", e->rec.id, n->rec.name);
+	ep_drop(e);
+	if (local)
+		net_dp_release(nm, n);
+}
+
+static int attach_addr(struct net *n, int family, const struct ovn_ip *want,
+		       struct ovn_prefix *out, struct ovn_err *err)
+{
+	struct ipam_pool *p = net_pool(n, family);
+	char ip[OVN_IP_STRLEN], sub[OVN_PREFIX_STRLEN];
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (!p) {
+		if (want->family)
+			return ovn_err_set(err, -EINVAL, "network %s has no %s subnet", n->rec.name,
+					   family == AF_INET ? "IPv4" : "IPv6");
+		return 0;
+	}
+	if (!want->family) {
+		r = ipam_alloc(p, &out->ip);
+		if (r < 0)
+			return ovn_err_set(err, -ENOSPC, "subnet %s of %s is full",
+					   ovn_prefix_str(&p->subnet, sub), n->rec.name);
+	} else {
+		r = ipam_reserve(p, want);
+		ovn_ip_str(want, ip);
+		ovn_prefix_str(&p->subnet, sub);
+		if (r == -ERANGE)
+			return ovn_err_set(err, -EINVAL, "address %s is outside subnet %s", ip, sub);
+		if (r == -EADDRNOTAVAIL)
+			return ovn_err_set(err, -EINVAL, "address %s is reserved in %s (network, "
+					   "broadcast or gateway)", ip, sub);
+		if (r == -EADDRINUSE)
+			return ovn_err_set(err, -EEXIST, "address %s is already in use on %s", ip,
+					   n->rec.name);
+		if (r < 0)
+			return ovn_err_set(err, r, "ipam: %s", strerror(-r));
+		out->ip = *want;
+	}
+	out->len = p->subnet.len;
+	return 0;
+}
+
+static bool name_taken(const struct net *n, const char *name)
+{
+	size_t i;
+	json_t *a;
+
+	for (const struct ep *e = n->eps; e; e = e->next) {
+		if (!strcasecmp(e->rec.name, name))
+			return true;
+		json_array_foreach(e->rec.aliases, i, a)
+			if (!strcasecmp(json_string_value(a), name))
+				return true;
+	}
+	return false;
+}
+
+/* Check the request against the network and fill e->rec (addresses reserved). */
+static int attach_build(struct netmgr *nm, struct net *n, struct nm_attach_spec *s, int fd,
+			const char *path, struct ep *e, struct ovn_err *err)
+{
+	struct nm_endpoint *r = &e->rec;
+	size_t i;
+	json_t *a;
+	int rc;
+
+	if (s->name[0] && name_taken(n, s->name))
+		return ovn_err_set(err, -EEXIST, "name %s is already used on network %s",
+				   s->name, n->rec.name);
+	json_array_foreach(s->aliases, i, a)
+		if (name_taken(n, json_string_value(a)))
+			return ovn_err_set(err, -EEXIST, "alias %s is already used on network %s",
+					   json_string_value(a), n->rec.name);
+	if ((rc = netns_id_of(fd, r->netns_id, sizeof(r->netns_id))) < 0)
+		return ovn_err_set(err, rc, "namespace %s: %s", path, strerror(-rc));
+	for (struct ep *o = n->eps; o; o = o->next)
+		if (o->local && !strcmp(o->rec.netns_id, r->netns_id))
+			return ovn_err_set(err, -EEXIST, "namespace %s is already attached to %s "
+					   "(endpoint %s)", path, n->rec.name, o->rec.id);
+	if ((rc = model_new_id(r->id)) < 0)
+		return ovn_err_set(err, rc, "random id: %s", strerror(-rc));
+	snprintf(r->host_ifname, sizeof(r->host_ifname), "ve-%.12s", r->id);
+	memcpy(r->network, n->rec.name, sizeof(r->network));
+	memcpy(r->name, s->name, sizeof(r->name));
+	r->aliases = json_incref(s->aliases);
+	snprintf(r->netns, sizeof(r->netns), "%s", path);
+	memcpy(r->ifname, s->ifname, sizeof(r->ifname));
+	snprintf(r->node, sizeof(r->node), "%s", nm->cfg->node);
+	r->vtep = nm->cfg->advertise;
+	model_now(r->created);
+	if ((rc = attach_addr(n, AF_INET, &s->ipv4, &r->ipv4, err)) < 0)
+		return rc;
+	if ((rc = attach_addr(n, AF_INET6, &s->ipv6, &r->ipv6, err)) < 0) {
+		if (r->ipv4.ip.family)
+			ipam_release(net_pool(n, AF_INET), &r->ipv4.ip);
+		r->ipv4.ip.family = 0;
+		return rc;
+	}
+	if (s->has_mac)
+		r->mac = s->mac;
+	else
+		ovn_mac_from_ip(&r->mac, r->ipv4.ip.family ? &r->ipv4.ip : &r->ipv6.ip);
+	return 0;
+}
+
+static void attached(const struct kv_result *res, void *arg)
+{
+	struct op *op = arg;
+	struct ep *e = op->ep;
+	struct ovn_err err = { 0 };
+
+	e->pending = false;
+	if (res->status < 0) {
+		/* Undo the kernel half; the store never knew. */
+		if (dp_endpoint_detach(op->nm->dp, e->rec.host_ifname, &err) < 0)
+			log_warn("endpoint %s: undoing %s: %s", e->rec.id, e->rec.host_ifname,
+				 err.msg);
+		struct net *n = e->net;
+
+		ep_drop(e);
+		net_dp_release(op->nm, n);
+		if (res->status == -ECANCELED)
+			return op_fail(op, -EEXIST, "an address was just taken by another agent: "
+				       "retry");
+		return op_fail(op, res->status, "store: %s", res->msg);
+	}
+	op->result = model_endpoint_to_json(&e->rec);
+	log_info("endpoint %s attached to %s name=%s if=%s", e->rec.id, e->net->rec.name,
+		 e->rec.name, e->rec.ifname);
+	op_done(op, 0);
+}
+
+static int attach_commit(struct op *op)
+{
+	struct ep *e = op->ep;
+	struct net *n = e->net;
+	char ip[OVN_IP_STRLEN];
+	int r;
+
+	r = op_add(op, KV_OP_PUT, KV_CMP_ABSENT, fmt("/endpoints/%s/%s", n->rec.name, e->rec.id),
+		   json_str(model_endpoint_to_json(&e->rec)));
+	if (!r && e->rec.ipv4.ip.family)
+		r = op_add(op, KV_OP_PUT, KV_CMP_ABSENT,
+			   fmt("/ipam/%s/%s", n->rec.name, ip_s(&e->rec.ipv4.ip, ip)),
+			   strdup(e->rec.id));
+	if (!r && e->rec.ipv6.ip.family)
+		r = op_add(op, KV_OP_PUT, KV_CMP_ABSENT,
+			   fmt("/ipam/%s/%s", n->rec.name, ip_s(&e->rec.ipv6.ip, ip)),
+			   strdup(e->rec.id));
+	return r ?: kv_txn(op->nm->kv, op->ops, op->n_ops, attached, op);
+}
+
+/* The kernel half of an attach: devices of the network, then the veth. */
+static int attach_kernel(struct netmgr *nm, struct ep *e, int fd, struct ovn_err *err)
+{
+	struct dp_endpoint d;
+	int r;
+
+	if (!e->net->dp_up && (r = net_dp_ensure(nm, e->net, err)) < 0)
+		return r;
+	dp_endpoint_of(e, &d);
+	r = dp_endpoint_attach(nm->dp, fd, &d, err);
+	if (r == 0)
+		memcpy(e->rec.ifname, d.ifname, sizeof(e->rec.ifname));
+	return r;
+}
+
+void netmgr_attach(struct netmgr *nm, const char *net, const json_t *req, netmgr_cb cb,
+		   void *arg)
+{
+	struct net *n = net_find(nm, net);
+	struct nm_attach_spec spec = { 0 };
+	char path[256];
+	struct op *op;
+	struct ep *e;
+	int fd = -1, r;
+
+	if (!n || n->removing)
+		return not_found(cb, arg, "network", net);
+	op = op_new(nm, cb, arg);
+	if (!op)
+		return;
+	op->lat_kind = LAT_ATTACH;
+	r = model_attach_spec_from_json(&spec, req, &op->err);
+	if (r < 0)
+		goto fail;
+	fd = r = target_open(spec.netns, spec.pid, path, sizeof(path), &op->err);
+	if (r < 0)
+		goto fail;
+	e = calloc(1, sizeof(*e));
+	r = -ENOMEM;
+	if (!e)
+		goto fail;
+	e->net = n;
+	r = attach_build(nm, n, &spec, fd, path, e, &op->err);
+	if (r < 0) {
+		nm_endpoint_free(&e->rec);
+		free(e);
+		goto fail;
+	}
+	/* Link it in now (pending) so concurrent attaches see its names and
+	 * reconcile leaves its veth alone until the store has it. */
+	e->local = true;
+	e->pending = true;
+	e->next = n->eps;
+	n->eps = e;
+	n->n_local++;
+	op->ep = e;
+	r = attach_kernel(nm, e, fd, &op->err);
+	if (r == 0)
+		r = attach_commit(op);
+	if (r < 0) {
+		struct ovn_err e2 = { 0 };
+
+		dp_endpoint_detach(nm->dp, e->rec.host_ifname, &e2);
+		ep_drop(e);
+		net_dp_release(nm, n);
+		goto fail;
+	}
+	close(fd);
+	nm_attach_spec_free(&spec);
+	return;
+fail:
+	if (fd >= 0)
+		close(fd);
+	nm_attach_spec_free(&spec);
+	op_done(op, errno_status(r));
+}
+
+static void detached(const struct kv_result *res, void *arg)
+{
+	struct op *op = arg;
+	struct ep *e = op->ep;
+
+	if (res->status < 0) {
+		e->removing = false;
+		return op_fail(op, res->status, "store: %s", res->msg);
+	}
+	op->result = json_pack("{s:[s]}", "removed", e->rec.id);
+	ep_kernel_remove(op->nm, e);
+	op_done(op, 0);
+}
+
+/* Which endpoint of n a detach request means. */
+static struct ep *detach_target(struct net *n, struct nm_detach_spec *s, struct ovn_err *err)
+{
+	char path[256], id[48] = "";
+	struct ovn_err e2 = { 0 };
+	int fd = -1;
+
+	if (s->endpoint[0]) {
+		for (struct ep *e = n->eps; e; e = e->next)
+			if (!e->pending && !e->removing && (!strcmp(e->rec.id, s->endpoint) ||
+			    !strncmp(e->rec.id, s->endpoint, strlen(s->endpoint))))
+				return e;
+		ovn_err_set(err, -ENOENT, "no endpoint %s on network %s", s->endpoint,
+			    n->rec.name);
+		return NULL;
+	}
+	/* A namespace already gone still matches by the path it was attached by. */
+	fd = target_open(s->netns, s->pid, path, sizeof(path), &e2);
+	if (fd >= 0) {
+		netns_id_of(fd, id, sizeof(id));
+		close(fd);
+	}
+	for (struct ep *e = n->eps; e; e = e->next)
+		if (e->local && !e->pending && !e->removing &&
+		    (id[0] ? !strcmp(e->rec.netns_id, id) : !strcmp(e->rec.netns, path)))
+			return e;
+	ovn_err_set(err, -ENOENT, "%s is not attached to network %s", s->pid ? path : s->netns,
+		    n->rec.name);
+	return NULL;
+}
+
+void netmgr_detach(struct netmgr *nm, const char *net, const json_t *req, netmgr_cb cb,
+		   void *arg)
+{
+	struct net *n = net_find(nm, net);
+	struct nm_detach_spec spec;
+	struct op *op;
+	struct ep *e;
+	int r;
+
+	if (!n || n->removing)
+		return not_found(cb, arg, "network", net);
+	op = op_new(nm, cb, arg);
+	if (!op)
+		return;
+	op->lat_kind = LAT_DETACH;
+	r = model_detach_spec_from_json(&spec, req, &op->err);
+	if (r < 0)
+		return op_done(op, r);
+	e = detach_target(n, &spec, &op->err);
+	if (!e)
+		return op_done(op, -ENOENT);
+	op->ep = e;
+	e->removing = true;
+	r = ep_delete_txn(nm, e, detached, op, op);
+	if (r < 0) {
+		e->removing = false;
+		op_fail(op, r, "store: %s", strerror(-r));
+	}
+}
+
+void netmgr_endpoint_list(struct netmgr *nm, const char *network, netmgr_cb cb, void *arg)
+{
+	json_t *a = json_array();
+
+	if (network && network[0] && !net_find(nm, network)) {
+		json_decref(a);
+		return not_found(cb, arg, "network", network);
+	}
+	for (struct net *n = nm->nets; n; n = n->next) {
+		if (network && network[0] && strcmp(n->rec.name, network))
+			continue;
+		for (struct ep *e = n->eps; e; e = e->next)
+			if (!e->pending)
+				json_array_append_new(a, model_endpoint_to_json(&e->rec));
+	}
+	cb(0, NULL, a, arg);
+	json_decref(a);
+}
+
+void netmgr_status(struct netmgr *nm, netmgr_cb cb, void *arg)
+{
+	int nets = 0, eps = 0;
+	char v[OVN_IP_STRLEN];
+	json_t *j;
+
+	for (struct net *n = nm->nets; n; n = n->next) {
+		nets++;
+		eps += net_count_eps(n);
+	}
+	j = json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:I}", "node", nm->cfg->node, "version",
+		      OVN_VERSION, "advertise", ovn_ip_str(&nm->cfg->advertise, v), "networks", nets,
+		      "endpoints", eps, "uptime_s",
+		      (json_int_t)((uv_now(nm->loop) - nm->started_ms) / 1000), "mtu",
+		      (json_int_t)nm->mtu);
+	cb(0, NULL, j, arg);
+	json_decref(j);
+}
+
+static json_t *lat_json(const struct lat_ring *l)
+{
+	uint64_t n = l->n < LAT_SAMPLES ? l->n : LAT_SAMPLES;
+	json_t *a = json_array();
+
+	/* oldest first */
+	for (uint64_t i = l->n - n; i < l->n; i++)
+		json_array_append_new(a, json_integer(l->us[i % LAT_SAMPLES]));
+	return json_pack("{s:I, s:o}", "count", (json_int_t)l->n, "recent_us", a);
+}
+
+void netmgr_latency(struct netmgr *nm, netmgr_cb cb, void *arg)
+{
+	json_t *j = json_pack("{s:o, s:o}", "attach", lat_json(&nm->lat[LAT_ATTACH]), "detach",
+			      lat_json(&nm->lat[LAT_DETACH]));
+
+	cb(0, NULL, j, arg);
+	json_decref(j);
+}
