@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# install-deps.sh: install the Debian 12 packages that ovn's build and tests
+# need, and nothing else.
+#
+# Idempotent: each package is checked with dpkg-query first; `apt-get update`
+# and `apt-get install` run only when something is missing, so a second run
+# (and every `make check` on a prepared machine) touches no network.
+# Does not: add repositories, upgrade installed packages, or install
+# recommends. Not root and something missing: print the command to run and
+# exit 1, since a build without these would fail later with a worse message.
+#
+# Why each package:
+#   build-essential pkg-config       compiler, make, flags of the libraries
+#   libuv1-dev libjansson-dev        event loop, JSON (agent, cli)
+#   libyaml-dev libmnl-dev           config file, netlink (dataplane)
+#   libcmocka-dev                    unit tests
+#   iproute2 iputils-ping procps     netns tests: ip/bridge, ping, sysctl
+#   util-linux                       nsenter (dockerd/podman scenarios)
+#   tcpdump                          netns tests that prove where packets go
+#   jq curl socat                    netns tests: read JSON answers, raw HTTP
+#                                    on the API socket, malformed requests
+
+DEPS_PACKAGES="build-essential pkg-config libuv1-dev libjansson-dev libyaml-dev
+libmnl-dev libcmocka-dev iproute2 iputils-ping procps util-linux tcpdump
+jq curl socat"
+
+set -euo pipefail
+
+# is_installed PKG: dpkg's "ii" state means unpacked and configured; any other
+# state (half-installed, config-files only, unknown) needs apt-get.
+is_installed()
+{
+	local status
+
+	status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null) || return 1
+	[[ $status == ii* ]]
+}
+
+main()
+{
+	local pkg
+	local -a missing=()
+
+	if ! command -v dpkg-query >/dev/null; then
+		echo "install-deps: dpkg-query not found; this script is for Debian 12" >&2
+		exit 1
+	fi
+
+	for pkg in $DEPS_PACKAGES; do
+		is_installed "$pkg" || missing+=("$pkg")
+	done
+
+	if ((${#missing[@]} == 0)); then
+		echo "install-deps: all packages present"
+		exit 0
+	fi
+
+	if ((EUID != 0)); then
+		echo "install-deps: missing packages: ${missing[*]}" >&2
+		echo "install-deps: run as root: apt-get install --no-install-recommends ${missing[*]}" >&2
+		exit 1
+	fi
+
+	echo "install-deps: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+main "$@"
