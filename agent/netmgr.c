@@ -28,6 +28,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <signal.h>
+
 #include "ipam.h"
 #include "log.h"
 #include "netmgr.h"
@@ -98,6 +100,27 @@ struct op {
 };
 
 /* ---- helpers ------------------------------------------------------------ */
+
+/* Fault injection for the crash tests: OVN_CRASH_AT names a point between two
+ * steps of an operation where the agent kills itself (SIGKILL, no cleanup),
+ * so tests can hit exactly the windows the ordering rules are about:
+ *   attach-kernel  veth made, store not yet written
+ *   attach-store   store txn submitted, answer not sent
+ *   detach-store   store record deleted, veth not yet deleted */
+static void crash_point(const char *name)
+{
+	static const char *at;
+	static bool read;
+
+	if (!read) {
+		at = getenv("OVN_CRASH_AT");
+		read = true;
+	}
+	if (at && !strcmp(at, name)) {
+		log_warn("OVN_CRASH_AT=%s: killing myself", name);
+		raise(SIGKILL);
+	}
+}
 
 static struct op *op_new(struct netmgr *nm, netmgr_cb cb, void *arg)
 {
@@ -1224,6 +1247,7 @@ static void attached(const struct kv_result *res, void *arg)
 				       "retry");
 		return op_fail(op, res->status, "store: %s", res->msg);
 	}
+	crash_point("attach-store");
 	op->result = model_endpoint_to_json(&e->rec);
 	log_info("endpoint %s attached to %s name=%s if=%s", e->rec.id, e->net->rec.name,
 		 e->rec.name, e->rec.ifname);
@@ -1307,8 +1331,10 @@ void netmgr_attach(struct netmgr *nm, const char *net, const json_t *req, netmgr
 	n->n_local++;
 	op->ep = e;
 	r = attach_kernel(nm, e, fd, &op->err);
-	if (r == 0)
+	if (r == 0) {
+		crash_point("attach-kernel");
 		r = attach_commit(op);
+	}
 	if (r < 0) {
 		struct ovn_err e2 = { 0 };
 
@@ -1336,6 +1362,7 @@ static void detached(const struct kv_result *res, void *arg)
 		e->removing = false;
 		return op_fail(op, res->status, "store: %s", res->msg);
 	}
+	crash_point("detach-store");
 	op->result = json_pack("{s:[s]}", "removed", e->rec.id);
 	ep_kernel_remove(op->nm, e);
 	op_done(op, 0);
