@@ -80,7 +80,7 @@ typedef void (*kv_watch_cb)(const struct kv_event *ev, void *arg);
 struct kv_watch;
 
 struct kv_config {
-	const char *backend;		/* "embedded", later "redis", "etcd", "consul" */
+	const char *backend;		/* "embedded", "redis", "etcd", "consul" */
 	const char *path;		/* embedded: directory of the data files */
 	const char *prefix;		/* prepended to every key, e.g. "/ovn"; keys
 					 * in calls and results never include it */
@@ -88,6 +88,16 @@ struct kv_config {
 	 * before every callback). Writes reach the file before the callback
 	 * either way, so a killed agent loses nothing it acknowledged. */
 	double sync_interval;
+	/* cluster backends (redis, etcd, consul) */
+	const char *const *endpoints;	/* "redis://198.18.0.254:6379",
+					 * "http://198.18.0.254:2379", ... */
+	size_t n_endpoints;
+	const char *password_file;	/* redis AUTH / etcd user:password /
+					 * consul ACL token, first line; NULL = none */
+	struct {
+		const char *ca, *cert, *key;	/* PEM files; NULL = plain TCP */
+	} tls;
+	double timeout;			/* seconds per request; 0 = 5 */
 };
 
 struct kv_ops {

@@ -17,12 +17,15 @@
 #   iproute2 iputils-ping procps     netns tests: ip/bridge, ping, sysctl
 #   util-linux                       nsenter (dockerd/podman scenarios)
 #   tcpdump                          netns tests that prove where packets go
+#   libhiredis-dev libcurl4-openssl-dev  redis and etcd/consul store backends
+#   redis-server etcd-server etcd-client real servers for the store tests
 #   jq curl socat                    netns tests: read JSON answers, raw HTTP
 #                                    on the API socket, malformed requests
 
 DEPS_PACKAGES="build-essential pkg-config libuv1-dev libjansson-dev libyaml-dev
 libmnl-dev libcmocka-dev iproute2 iputils-ping procps util-linux tcpdump
-jq curl socat"
+jq curl socat libhiredis-dev libcurl4-openssl-dev redis-server etcd-server
+etcd-client"
 
 set -euo pipefail
 

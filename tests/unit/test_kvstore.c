@@ -262,7 +262,8 @@ static void test_bad_config(void **state)
 	struct fx *f = *state;
 
 	for (size_t i = 0; i < ARRAY_SIZE(vec); i++) {
-		struct kv_config cfg = { NULL, vec[i].path, vec[i].prefix, vec[i].interval };
+		struct kv_config cfg = { .path = vec[i].path, .prefix = vec[i].prefix,
+					  .sync_interval = vec[i].interval };
 		struct ovn_err err = { 0 };
 		struct kv *kv;
 
@@ -374,7 +375,7 @@ static void test_list_prefix(void **state)
 
 static void test_store_prefix(void **state)
 {
-	struct kv_config cfg = { "embedded", NULL, "/other", 0 };
+	struct kv_config cfg = { .backend = "embedded", .prefix = "/other" };
 	struct fx *f = *state;
 	struct ovn_err err;
 	struct cap c;
@@ -1049,7 +1050,8 @@ static void crash_put(struct kv *kv, int fd, uint32_t idx)
 
 static void crash_child(const char *dir, int fd)
 {
-	struct kv_config cfg = { "embedded", dir, PREFIX, 0.05 };
+	struct kv_config cfg = { .backend = "embedded", .path = dir, .prefix = PREFIX,
+				  .sync_interval = 0.05 };
 	struct ovn_err err;
 	uv_loop_t loop;
 	struct kv *kv;
