@@ -7,5 +7,8 @@
 #include "kvstore.h"
 
 extern const struct kv_ops kv_embedded_ops;
+extern const struct kv_ops kv_redis_ops;
+extern const struct kv_ops kv_etcd_ops;
+extern const struct kv_ops kv_consul_ops;
 
 #endif

@@ -26,6 +26,9 @@ static pthread_once_t kv_builtin_once = PTHREAD_ONCE_INIT;
 
 static const struct kv_ops *const kv_builtin[] = {
 	&kv_embedded_ops,
+	&kv_redis_ops,
+	&kv_etcd_ops,
+	&kv_consul_ops,
 };
 
 static const struct kv_ops *kv_find(const char *name)

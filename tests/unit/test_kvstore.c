@@ -244,7 +244,7 @@ static void test_registry(void **state)
 	ovn_err_clear(&err);
 	assert_int_equal(kv_open(&kv, &f->loop, &cfg, &err), -EINVAL);
 	assert_string_equal(err.msg,
-			    "store.backend: unknown backend 'zookeeper' (known: embedded, dummy)");
+			    "store.backend: unknown backend 'zookeeper' (known: embedded, redis, etcd, consul, dummy)");
 }
 
 static void test_bad_config(void **state)
