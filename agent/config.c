@@ -48,7 +48,7 @@
 #define QUOTE_LEN 64
 #define SOCK_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
-enum ktype { T_MAP, T_STR, T_IP4, T_PREFIX, T_UINT, T_DOUBLE, T_ENUM };
+enum ktype { T_MAP, T_STR, T_IP4, T_PREFIX, T_UINT, T_DOUBLE, T_ENUM, T_STRLIST };
 
 struct key;
 /* Extra rule on a value already parsed into field; fills why on failure. */
@@ -75,6 +75,7 @@ static int check_group(const struct key *k, const void *field, char *why);
 static int check_store_prefix(const struct key *k, const void *field, char *why);
 static int check_mtu(const struct key *k, const void *field, char *why);
 static int check_advertise(const struct key *k, const void *field, char *why);
+static int check_endpoint(const struct key *k, const void *field, char *why);
 
 #define F(f) .off = offsetof(struct cfg, f), .size = sizeof(((struct cfg *)0)->f)
 
@@ -94,6 +95,13 @@ static const struct key keys[] = {
 	{ "store.path", T_STR, F(store.path), .check = check_abs_path },
 	{ "store.prefix", T_STR, F(store.prefix), .check = check_store_prefix },
 	{ "store.sync_interval", T_DOUBLE, F(store.sync_interval), .min = 0, .max = 10 },
+	{ "store.endpoints", T_STRLIST, F(store.endpoints), .check = check_endpoint },
+	{ "store.password_file", T_STR, F(store.password_file), .check = check_abs_path },
+	{ "store.timeout", T_DOUBLE, F(store.timeout), .min = 0.1, .max = 60 },
+	{ .path = "store.tls", .type = T_MAP },
+	{ "store.tls.ca", T_STR, F(store.tls.ca), .check = check_abs_path },
+	{ "store.tls.cert", T_STR, F(store.tls.cert), .check = check_abs_path },
+	{ "store.tls.key", T_STR, F(store.tls.key), .check = check_abs_path },
 	{ .path = "log", .type = T_MAP },
 	{ "log.level", T_ENUM, F(log.level), .names = level_names },
 	{ .path = "ipam", .type = T_MAP },
@@ -433,6 +441,19 @@ static const parse_fn parsers[] = {
 
 /* ---- per-key rules on parsed values ---- */
 
+/* One store endpoint URL (a T_STRLIST item, parsed as a string). */
+static int check_endpoint(const struct key *k, const void *field, char *why)
+{
+	static const char *const schemes[] = { "redis://", "http://", "https://" };
+	const char *v = field;
+
+	for (size_t i = 0; i < ARRAY_SIZE(schemes); i++)
+		if (!strncmp(v, schemes[i], strlen(schemes[i])) && v[strlen(schemes[i])])
+			return 0;
+	snprintf(why, WHY_LEN, "'%.64s' is not a redis://HOST:PORT or http(s)://HOST:PORT URL", v);
+	return -EINVAL;
+}
+
 static int check_node(const struct key *k, const void *field, char *why)
 {
 	const char *s = field;
@@ -572,10 +593,56 @@ static int load_scalar(struct loader *l, const struct key *k, const yaml_node_t 
 	return 0;
 }
 
+/* A list of strings: a YAML sequence of scalars, or one scalar. Each item
+ * goes through the key's check. */
+static int load_strlist(struct loader *l, const struct key *k, const yaml_node_t *n)
+{
+	struct cfg_strlist *list = (void *)((char *)&l->c + k->off);
+	struct key item = { .path = k->path, .type = T_STR, .size = sizeof(list->v[0]),
+			    .check = k->check };
+	const yaml_node_item_t *it;
+	char why[WHY_LEN];
+	int r;
+
+	list->n = 0;
+	if (n->type == YAML_SCALAR_NODE) {
+		item.off = k->off;
+		r = load_scalar(l, &item, n);
+		list->n = r == 0;
+		return r;
+	}
+	if (n->type != YAML_SEQUENCE_NODE) {
+		snprintf(why, sizeof(why), "expected a list, got %s", node_kind(n));
+		return fail_at(l, node_line(n), k->path, why);
+	}
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		const yaml_node_t *in = yaml_document_get_node(&l->doc, *it);
+
+		if (list->n == CFG_LIST_MAX) {
+			snprintf(why, sizeof(why), "at most %d entries", CFG_LIST_MAX);
+			return fail_at(l, node_line(in), k->path, why);
+		}
+		if (in->type != YAML_SCALAR_NODE) {
+			snprintf(why, sizeof(why), "list items must be scalars, got %s",
+				 node_kind(in));
+			return fail_at(l, node_line(in), k->path, why);
+		}
+		item.off = k->off + list->n * sizeof(list->v[0]);
+		r = load_scalar(l, &item, in);
+		if (r < 0)
+			return r;
+		list->n++;
+	}
+	return 0;
+}
+
 static int load_value(struct loader *l, const struct key *k, const yaml_node_t *n)
 {
 	char why[WHY_LEN];
 	bool want_map = k->type == T_MAP;
+
+	if (k->type == T_STRLIST)
+		return load_strlist(l, k, n);
 
 	if (want_map && is_null(n))
 		return 0;	/* "api:" alone: an empty section */
@@ -682,6 +749,9 @@ static int check_all(struct loader *l)
 		r = check_size(l, "ipam.size6", c->ipam.size6, "ipam.pool6", &c->ipam.pool6);
 	if (r == 0)
 		r = fill_socket(l);
+	if (r == 0 && strcmp(c->store.backend, "embedded") && c->store.endpoints.n == 0)
+		r = fail_at(l, line_of(l, "store.backend"), "store.backend",
+			    "a cluster store needs store.endpoints (e.g. [redis://HOST:6379])");
 	return r;
 }
 
@@ -876,6 +946,7 @@ void cfg_defaults(struct cfg *c)
 	snprintf(c->store.path, sizeof(c->store.path), "/var/lib/ovn");
 	snprintf(c->store.prefix, sizeof(c->store.prefix), "/ovn");
 	c->store.sync_interval = 0.05;
+	c->store.timeout = 5;
 	c->mtu = 0;
 	c->log.level = LOG_LVL_INFO;
 	ovn_prefix_parse(&c->ipam.pool4, "10.213.0.0/16", true);

@@ -11,6 +11,8 @@
 #include "addr.h"
 #include "ovn_err.h"
 
+#define CFG_LIST_MAX 8
+
 enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 struct cfg {
@@ -26,6 +28,15 @@ struct cfg {
 		char path[256];		/* default /var/lib/ovn */
 		char prefix[128];	/* default /ovn */
 		double sync_interval;	/* seconds, default 0.05 */
+		struct cfg_strlist {	/* redis://h:p, http(s)://h:p */
+			char v[CFG_LIST_MAX][256];
+			unsigned n;
+		} endpoints;
+		char password_file[256];	/* "" = none */
+		struct {
+			char ca[256], cert[256], key[256];
+		} tls;
+		double timeout;		/* seconds per request, default 5 */
 	} store;
 	uint32_t mtu;			/* 0 = underlay MTU - 50 */
 	struct {

@@ -197,10 +197,20 @@ static int agent_init(struct agent *a)
 	struct kv_config kc = { .backend = a->cfg.store.backend, .path = a->cfg.store.path,
 				.prefix = a->cfg.store.prefix,
 				.sync_interval = a->cfg.store.sync_interval };
+	const char *eps[CFG_LIST_MAX];
 	struct ovn_err err = { 0 };
 	uint32_t mtu;
 	int r;
 
+	for (unsigned i = 0; i < a->cfg.store.endpoints.n; i++)
+		eps[i] = a->cfg.store.endpoints.v[i];
+	kc.endpoints = eps;
+	kc.n_endpoints = a->cfg.store.endpoints.n;
+	kc.password_file = a->cfg.store.password_file[0] ? a->cfg.store.password_file : NULL;
+	kc.tls.ca = a->cfg.store.tls.ca[0] ? a->cfg.store.tls.ca : NULL;
+	kc.tls.cert = a->cfg.store.tls.cert[0] ? a->cfg.store.tls.cert : NULL;
+	kc.tls.key = a->cfg.store.tls.key[0] ? a->cfg.store.tls.key : NULL;
+	kc.timeout = a->cfg.store.timeout;
 	if (mkdir(a->cfg.run_dir, 0755) < 0 && errno != EEXIST) {
 		log_error("run_dir: cannot create %s: %s", a->cfg.run_dir, strerror(errno));
 		return -1;
@@ -221,7 +231,7 @@ static int agent_init(struct agent *a)
 		return -1;
 	}
 	log_info("starting node=%s mtu=%u store=%s:%s", a->cfg.node, mtu, a->cfg.store.backend,
-		 a->cfg.store.path);
+		 kc.n_endpoints ? kc.endpoints[0] : a->cfg.store.path);
 	netmgr_start(a->nm, started, a);
 	return 0;
 }
