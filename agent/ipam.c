@@ -69,6 +69,12 @@ int ipam_pool_init(struct ipam_pool *p, const struct ovn_prefix *subnet,
 	return slots_grow(p);
 }
 
+void ipam_pool_seed(struct ipam_pool *p, uint64_t seed)
+{
+	if (p->size > 2)
+		p->cursor = 1 + seed % (p->size - 2);
+}
+
 void ipam_pool_free(struct ipam_pool *p)
 {
 	free(p->slots);

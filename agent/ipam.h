@@ -30,6 +30,8 @@ struct ipam_pool {
 int ipam_pool_init(struct ipam_pool *p, const struct ovn_prefix *subnet,
 		   const struct ovn_ip *gateway);
 void ipam_pool_free(struct ipam_pool *p);
+/* Start the allocation cursor at a place derived from seed. */
+void ipam_pool_seed(struct ipam_pool *p, uint64_t seed);
 /* Mark ip used. -ERANGE outside the subnet, -EADDRNOTAVAIL for a reserved
  * address, -EADDRINUSE when already used, -ENOMEM. */
 int ipam_reserve(struct ipam_pool *p, const struct ovn_ip *ip);

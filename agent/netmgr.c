@@ -33,52 +33,10 @@
 #include "ipam.h"
 #include "log.h"
 #include "netmgr.h"
+#include "netmgr_int.h"
 #include "util.h"
 
 #define VNI_AUTO_FIRST 4096
-
-struct ep {
-	struct nm_endpoint rec;
-	bool local;		/* rec.node is this agent's node */
-	bool pending;		/* kernel done, store txn in flight */
-	bool removing;		/* store delete in flight */
-	struct net *net;
-	struct ep *next;
-};
-
-struct net {
-	struct nm_network rec;
-	struct ipam_pool pools[2];	/* parallel to rec.subnets */
-	struct ep *eps;
-	int n_local;
-	bool dp_up;		/* vx-/br- ensured on this host */
-	bool removing;
-	struct net *next;
-};
-
-/* Recent operation durations inside the agent (request in -> answer out), in
- * microseconds, for bench/ and /v1/debug/latency. */
-#define LAT_SAMPLES 4096
-enum { LAT_ATTACH, LAT_DETACH, LAT_KINDS };
-
-struct lat_ring {
-	uint32_t us[LAT_SAMPLES];
-	uint64_t n;		/* samples ever recorded */
-};
-
-struct netmgr {
-	struct lat_ring lat[LAT_KINDS];
-	uv_loop_t *loop;
-	const struct cfg *cfg;
-	struct kv *kv;
-	struct dp *dp;
-	uint32_t mtu;
-	struct net *nets;
-	uv_timer_t *timer;	/* heap: freed in its close callback */
-	uint64_t started_ms;
-	netmgr_cb start_cb;
-	void *start_arg;
-};
 
 /* One asynchronous operation: what it needs across its store round trip. */
 struct op {
@@ -97,7 +55,14 @@ struct op {
 	size_t n_ops;
 	json_t *result;
 	int count;			/* force-remove: endpoints left */
+	bool auto4, auto6, auto_mac;	/* attach: chosen here, may be rechosen */
+	int retries;			/* attach: address races lost so far */
 };
+
+/* An attach that loses the race for an address to another agent (the
+ * store's ABSENT compare fails) picks new addresses and tries again, this
+ * many times at most. */
+#define ATTACH_RETRIES 8
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -122,6 +87,16 @@ static void crash_point(const char *name)
 	}
 }
 
+/* Forget the steps of a transaction already run, to build the next one. */
+static void op_clear_txn(struct op *op)
+{
+	for (size_t i = 0; i < op->n_ops; i++) {
+		free(op->keys[i]);
+		free(op->vals[i]);
+	}
+	op->n_ops = 0;
+}
+
 static struct op *op_new(struct netmgr *nm, netmgr_cb cb, void *arg)
 {
 	struct op *op = calloc(1, sizeof(*op));
@@ -142,10 +117,7 @@ static struct op *op_new(struct netmgr *nm, netmgr_cb cb, void *arg)
 
 static void op_free(struct op *op)
 {
-	for (size_t i = 0; i < op->n_ops; i++) {
-		free(op->keys[i]);
-		free(op->vals[i]);
-	}
+	op_clear_txn(op);
 	nm_network_free(&op->rec);
 	json_decref(op->result);
 	free(op);
@@ -225,7 +197,7 @@ static const char *ip_s(const struct ovn_ip *ip, char buf[OVN_IP_STRLEN])
 	return ovn_ip_str(ip, buf);
 }
 
-static struct net *net_find(struct netmgr *nm, const char *name)
+struct net *net_find(struct netmgr *nm, const char *name)
 {
 	for (struct net *n = nm->nets; n; n = n->next)
 		if (!strcmp(n->rec.name, name))
@@ -233,7 +205,7 @@ static struct net *net_find(struct netmgr *nm, const char *name)
 	return NULL;
 }
 
-static struct net *net_find_vni(struct netmgr *nm, uint32_t vni)
+struct net *net_find_vni(struct netmgr *nm, uint32_t vni)
 {
 	for (struct net *n = nm->nets; n; n = n->next)
 		if (n->rec.vni == vni)
@@ -250,7 +222,7 @@ static int net_count_eps(const struct net *n)
 	return c;
 }
 
-static struct ipam_pool *net_pool(struct net *n, int family)
+struct ipam_pool *net_pool(struct net *n, int family)
 {
 	for (int i = 0; i < n->rec.n_subnets; i++)
 		if (n->rec.subnets[i].prefix.ip.family == family)
@@ -258,7 +230,7 @@ static struct ipam_pool *net_pool(struct net *n, int family)
 	return NULL;
 }
 
-static void net_free(struct net *n)
+void net_free(struct net *n)
 {
 	struct ep *e, *next;
 
@@ -273,8 +245,17 @@ static void net_free(struct net *n)
 	free(n);
 }
 
+static uint64_t node_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
+
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 1099511628211ULL;
+	return h;
+}
+
 /* Takes ownership of rec's members. */
-static struct net *net_add(struct netmgr *nm, struct nm_network *rec)
+struct net *net_add(struct netmgr *nm, struct nm_network *rec)
 {
 	struct net *n = calloc(1, sizeof(*n));
 
@@ -290,12 +271,18 @@ static struct net *net_add(struct netmgr *nm, struct nm_network *rec)
 			return NULL;
 		}
 	}
+	/* Agents sharing a store start allocating at different places (a hash
+	 * of the node name), so concurrent attaches on several hosts rarely
+	 * propose the same address; the store's compare decides when they do. */
+	if (nm->cluster)
+		for (int i = 0; i < n->rec.n_subnets; i++)
+			ipam_pool_seed(&n->pools[i], node_hash(nm->cfg->node));
 	n->next = nm->nets;
 	nm->nets = n;
 	return n;
 }
 
-static void net_unlink(struct netmgr *nm, struct net *n)
+void net_unlink(struct netmgr *nm, struct net *n)
 {
 	for (struct net **pp = &nm->nets; *pp; pp = &(*pp)->next)
 		if (*pp == n) {
@@ -315,7 +302,7 @@ static void ep_release_addrs(struct ep *e)
 }
 
 /* Insert an endpoint (taking rec's members) and reserve its addresses. */
-static struct ep *ep_add(struct netmgr *nm, struct net *n, struct nm_endpoint *rec)
+struct ep *ep_add(struct netmgr *nm, struct net *n, struct nm_endpoint *rec)
 {
 	struct ep *e = calloc(1, sizeof(*e));
 	struct ipam_pool *p;
@@ -337,7 +324,7 @@ static struct ep *ep_add(struct netmgr *nm, struct net *n, struct nm_endpoint *r
 }
 
 /* Unlink, release addresses, free. */
-static void ep_drop(struct ep *e)
+void ep_drop(struct ep *e)
 {
 	struct net *n = e->net;
 
@@ -377,20 +364,22 @@ static void dp_network_of(struct netmgr *nm, const struct net *n, struct dp_netw
 	d->n_gateways = n->rec.n_subnets;
 }
 
-static int net_dp_ensure(struct netmgr *nm, struct net *n, struct ovn_err *err)
+int net_dp_ensure(struct netmgr *nm, struct net *n, struct ovn_err *err)
 {
 	struct dp_network d;
 	int r;
 
 	dp_network_of(nm, n, &d);
 	r = dp_network_ensure(nm->dp, &d, err);
-	if (r == 0)
+	if (r == 0 && !n->dp_up) {
 		n->dp_up = true;
+		peers_sync_net(nm, n);
+	}
 	return r;
 }
 
 /* Remove the network's devices once no local endpoint needs them. */
-static void net_dp_release(struct netmgr *nm, struct net *n)
+void net_dp_release(struct netmgr *nm, struct net *n)
 {
 	struct ovn_err err = { 0 };
 
@@ -429,7 +418,7 @@ static void dp_endpoint_of(const struct ep *e, struct dp_endpoint *d)
 }
 
 /* Identity of a namespace file, to tell "same namespace" after a restart. */
-static int netns_id_of(int fd, char *buf, size_t size)
+int netns_id_of(int fd, char *buf, size_t size)
 {
 	struct stat st;
 
@@ -509,6 +498,9 @@ static void loaded_endpoints(const struct kv_result *res, void *arg)
 			nm_endpoint_free(&rec);
 	}
 	netmgr_reconcile(nm);
+	if (sync_start(nm, nm->load_rev) < 0)
+		log_warn("store: cannot watch for changes; other agents' endpoints will only be "
+			 "seen after a restart");
 	uv_timer_start(nm->timer, on_timer, NETMGR_RECONCILE_S * 1000, NETMGR_RECONCILE_S * 1000);
 	start_done(nm, 0, NULL);
 }
@@ -540,6 +532,7 @@ static void loaded_networks(const struct kv_result *res, void *arg)
 		if (net_find(nm, rec.name) || !net_add(nm, &rec))
 			nm_network_free(&rec);
 	}
+	nm->load_rev = res->rev;
 	r = kv_list(nm->kv, "/endpoints/", loaded_endpoints, nm);
 	if (r < 0) {
 		ovn_err_set(&err, r, "store: listing endpoints: %s", strerror(-r));
@@ -565,6 +558,7 @@ int netmgr_new(struct netmgr **out, uv_loop_t *loop, const struct cfg *cfg, stru
 	nm->dp = dp;
 	nm->mtu = mtu;
 	nm->started_ms = uv_now(loop);
+	nm->cluster = strcmp(cfg->store.backend, "embedded") != 0;
 	uv_timer_init(loop, nm->timer);
 	nm->timer->data = nm;
 	*out = nm;
@@ -596,6 +590,7 @@ void netmgr_free(struct netmgr *nm)
 
 	if (!nm)
 		return;
+	sync_stop(nm);
 	uv_close((uv_handle_t *)nm->timer, timer_closed);
 	for (n = nm->nets; n; n = next) {
 		next = n->next;
@@ -738,7 +733,18 @@ void netmgr_reconcile(struct netmgr *nm)
 			if (e->local && !e->pending && !e->removing)
 				reconcile_ep(nm, e, &ll);
 		}
-	/* 3. vx-/br- of networks without local endpoints here. */
+	/* 3. devices and remote peers of networks with local endpoints:
+	 * re-asserted every pass (all idempotent), repairing drift. */
+	for (struct net *n = nm->nets; n; n = n->next) {
+		if (n->n_local <= 0)
+			continue;
+		ovn_err_clear(&err);
+		if (net_dp_ensure(nm, n, &err) < 0)
+			log_warn("reconcile: network %s: %s", n->rec.name, err.msg);
+		else
+			peers_sync_net(nm, n);
+	}
+	/* 4. vx-/br- of networks without local endpoints here. */
 	for (size_t i = 0; i < ll.n; i++) {
 		struct dp_link *l = &ll.v[i];
 		struct net *n = l->kind == DP_LINK_VETH ? NULL : net_find_vni(nm, l->vni);
@@ -1012,11 +1018,7 @@ static void remove_network_record(struct op *op)
 	struct net *n = op->net;
 	int r;
 
-	for (size_t i = 0; i < op->n_ops; i++) {
-		free(op->keys[i]);
-		free(op->vals[i]);
-	}
-	op->n_ops = 0;
+	op_clear_txn(op);
 	r = op_add(op, KV_OP_DEL, KV_CMP_PRESENT, fmt("/networks/%s", n->rec.name), NULL);
 	r = r ?: op_add(op, KV_OP_DEL, KV_CMP_NONE, fmt("/vni/%u", n->rec.vni), NULL);
 	r = r ?: kv_txn(op->nm->kv, op->ops, op->n_ops, removed_network, op);
@@ -1027,7 +1029,6 @@ static void remove_network_record(struct op *op)
 }
 
 static int ep_delete_txn(struct netmgr *nm, struct ep *e, kv_cb cb, void *arg, struct op *op);
-static void ep_kernel_remove(struct netmgr *nm, struct ep *e);
 
 /* force: delete endpoint records one transaction at a time, then the
  * network's. */
@@ -1092,11 +1093,7 @@ static int ep_delete_txn(struct netmgr *nm, struct ep *e, kv_cb cb, void *arg, s
 	char ip[OVN_IP_STRLEN];
 	int r;
 
-	for (size_t i = 0; i < op->n_ops; i++) {
-		free(op->keys[i]);
-		free(op->vals[i]);
-	}
-	op->n_ops = 0;
+	op_clear_txn(op);
 	r = op_add(op, KV_OP_DEL, KV_CMP_NONE,
 		   fmt("/endpoints/%s/%s", e->net->rec.name, e->rec.id), NULL);
 	if (!r && e->rec.ipv4.ip.family)
@@ -1109,7 +1106,7 @@ static int ep_delete_txn(struct netmgr *nm, struct ep *e, kv_cb cb, void *arg, s
 }
 
 /* After the store forgot e: delete its veth, maybe the network's devices. */
-static void ep_kernel_remove(struct netmgr *nm, struct ep *e)
+void ep_kernel_remove(struct netmgr *nm, struct ep *e)
 {
 	struct net *n = e->net;
 	struct ovn_err err = { 0 };
@@ -1118,6 +1115,8 @@ static void ep_kernel_remove(struct netmgr *nm, struct ep *e)
 	if (local && dp_endpoint_detach(nm->dp, e->rec.host_ifname, &err) < 0)
 		log_warn("endpoint %s: deleting %s: %s (reconcile retries)", e->rec.id,
 			 e->rec.host_ifname, err.msg);
+	if (!local)
+		peers_del(nm, e);
 	log_info("endpoint %s detached from %s", e->rec.id, n->rec.name);
 	ep_drop(e);
 	if (local)
@@ -1226,6 +1225,47 @@ static int attach_build(struct netmgr *nm, struct net *n, struct nm_attach_spec 
 	return 0;
 }
 
+static int attach_kernel(struct netmgr *nm, struct ep *e, int fd, struct ovn_err *err);
+static int attach_commit(struct op *op);
+
+/* Lost a race for an address. The addresses we proposed stay reserved here
+ * (the winner's record arrives through the watch and holds them; TODO: when
+ * only one of a v4+v6 pair was lost, the other stays reserved too until
+ * restart). Pick new ones and redo the kernel half, whose veth carries the
+ * old address and MAC. */
+static int attach_retry(struct op *op)
+{
+	struct ep *e = op->ep;
+	struct net *n = e->net;
+	struct ovn_ip none = { 0 };
+	struct ovn_err err = { 0 };
+	int fd, r;
+
+	if (!(op->auto4 || op->auto6) || ++op->retries > ATTACH_RETRIES)
+		return -EEXIST;
+	dp_endpoint_detach(op->nm->dp, e->rec.host_ifname, &err);
+	if (op->auto4 && (r = attach_addr(n, AF_INET, &none, &e->rec.ipv4, &op->err)) < 0)
+		return r;
+	if (op->auto6 && (r = attach_addr(n, AF_INET6, &none, &e->rec.ipv6, &op->err)) < 0)
+		return r;
+	if (op->auto_mac)
+		ovn_mac_from_ip(&e->rec.mac, e->rec.ipv4.ip.family ? &e->rec.ipv4.ip : &e->rec.ipv6.ip);
+	fd = open(e->rec.netns, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	op_clear_txn(op);
+	r = attach_kernel(op->nm, e, fd, &op->err);
+	close(fd);
+	if (r < 0)
+		return r;
+	e->pending = true;
+	log_debug("endpoint %s: address race lost, retry %d", e->rec.id, op->retries);
+	r = attach_commit(op);
+	if (r < 0)
+		e->pending = false;
+	return r;
+}
+
 static void attached(const struct kv_result *res, void *arg)
 {
 	struct op *op = arg;
@@ -1233,6 +1273,8 @@ static void attached(const struct kv_result *res, void *arg)
 	struct ovn_err err = { 0 };
 
 	e->pending = false;
+	if (res->status == -ECANCELED && attach_retry(op) == 0)
+		return;		/* in flight again with other addresses */
 	if (res->status < 0) {
 		/* Undo the kernel half; the store never knew. */
 		if (dp_endpoint_detach(op->nm->dp, e->rec.host_ifname, &err) < 0)
@@ -1243,8 +1285,9 @@ static void attached(const struct kv_result *res, void *arg)
 		ep_drop(e);
 		net_dp_release(op->nm, n);
 		if (res->status == -ECANCELED)
-			return op_fail(op, -EEXIST, "an address was just taken by another agent: "
-				       "retry");
+			return op_fail(op, -EEXIST, "the address was taken by another agent at the "
+				       "same moment%s", op->retries ? " (retries exhausted)" :
+				       ": choose another");
 		return op_fail(op, res->status, "store: %s", res->msg);
 	}
 	crash_point("attach-store");
@@ -1322,6 +1365,9 @@ void netmgr_attach(struct netmgr *nm, const char *net, const json_t *req, netmgr
 		free(e);
 		goto fail;
 	}
+	op->auto4 = !spec.ipv4.family;
+	op->auto6 = !spec.ipv6.family;
+	op->auto_mac = !spec.has_mac;
 	/* Link it in now (pending) so concurrent attaches see its names and
 	 * reconcile leaves its veth alone until the store has it. */
 	e->local = true;

@@ -1,0 +1,92 @@
+/* netmgr_int.h: the state netmgr.c, peers.c and sync.c share. Not for use
+ * outside agent/netmgr*, peers.c and sync.c.
+ *
+ * Lifetimes: a struct netmgr owns its networks; a network owns its
+ * endpoints (local and remote) and its address pools. An endpoint is
+ * "pending" while an attach's store transaction is in flight and "removing"
+ * while a detach's is: such endpoints belong to that operation, and the
+ * watch and reconcile leave them alone. */
+#ifndef OVN_NETMGR_INT_H
+#define OVN_NETMGR_INT_H
+
+#include "ipam.h"
+#include "netmgr.h"
+
+struct ep {
+	struct nm_endpoint rec;
+	bool local;		/* rec.node is this agent's node */
+	bool pending;		/* kernel done, store txn in flight */
+	bool removing;		/* store delete in flight */
+	struct net *net;
+	struct ep *next;
+};
+
+struct net {
+	struct nm_network rec;
+	struct ipam_pool pools[2];	/* parallel to rec.subnets */
+	struct ep *eps;
+	int n_local;
+	bool dp_up;		/* vx-/br- ensured on this host */
+	bool removing;
+	struct net *next;
+};
+
+/* Recent operation durations inside the agent (request in -> answer out), in
+ * microseconds, for bench/ and /v1/debug/latency. */
+#define LAT_SAMPLES 4096
+enum { LAT_ATTACH, LAT_DETACH, LAT_KINDS };
+
+struct lat_ring {
+	uint32_t us[LAT_SAMPLES];
+	uint64_t n;		/* samples ever recorded */
+};
+
+struct netmgr {
+	struct lat_ring lat[LAT_KINDS];
+	uv_loop_t *loop;
+	const struct cfg *cfg;
+	struct kv *kv;
+	struct dp *dp;
+	uint32_t mtu;
+	struct net *nets;
+	uv_timer_t *timer;	/* heap: freed in its close callback */
+	uint64_t started_ms;
+	netmgr_cb start_cb;
+	void *start_arg;
+	uint64_t load_rev;	/* store revision of the first listing */
+	struct kv_watch *watch;
+	bool resyncing;		/* a re-list after a watch gap is running */
+	bool cluster;		/* shared store: other agents write too */
+};
+
+
+/* netmgr.c */
+struct net *net_find(struct netmgr *nm, const char *name);
+struct net *net_find_vni(struct netmgr *nm, uint32_t vni);
+struct ipam_pool *net_pool(struct net *n, int family);
+/* Takes ownership of rec's members. */
+struct net *net_add(struct netmgr *nm, struct nm_network *rec);
+void net_unlink(struct netmgr *nm, struct net *n);
+void net_free(struct net *n);
+/* Takes ownership of rec's members; reserves its addresses. */
+struct ep *ep_add(struct netmgr *nm, struct net *n, struct nm_endpoint *rec);
+/* Unlink, release addresses, free. */
+void ep_drop(struct ep *e);
+/* Devices of n exist and carry every remote peer (idempotent). */
+int net_dp_ensure(struct netmgr *nm, struct net *n, struct ovn_err *err);
+void net_dp_release(struct netmgr *nm, struct net *n);
+/* After the store forgot e: its veth (if local) or its peer entries go. */
+void ep_kernel_remove(struct netmgr *nm, struct ep *e);
+int netns_id_of(int fd, char *buf, size_t size);
+
+/* peers.c: remote endpoints as FDB, neighbour and flood entries on vx-. */
+void peers_add(struct netmgr *nm, struct ep *e);
+void peers_del(struct netmgr *nm, struct ep *e);
+/* All remote endpoints of n (after its devices were created). */
+void peers_sync_net(struct netmgr *nm, struct net *n);
+
+/* sync.c: follow the store (watch), re-list on gaps. */
+int sync_start(struct netmgr *nm, uint64_t after_rev);
+void sync_stop(struct netmgr *nm);
+
+#endif

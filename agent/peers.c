@@ -1,0 +1,92 @@
+/* peers.c: endpoints of other hosts, programmed into this host's copy of the
+ * network so nothing floods or learns (DESIGN: remote endpoint = two kernel
+ * entries):
+ *   FDB  mac -> remote VTEP on vx-<vni> (static)
+ *   neighbour  ipv4/ipv6 -> mac on vx-<vni> (permanent; the VxLAN ARP/ND
+ *              proxy answers the local containers from it)
+ *   flood  00:00:00:00:00:00 -> VTEP, one per remote host that has endpoints
+ *          on the network, for the broadcast and multicast left over.
+ * Only hosts with local endpoints on a network have its devices, so only
+ * they carry these entries; peers_sync_net programs them all when a
+ * network's devices appear here.
+ *
+ * Every call is idempotent (the dataplane replaces or ignores), so the
+ * watch, a resync and reconcile may all repeat one.
+ * TODO: stale entries of endpoints removed while this agent was down stay
+ * until the network's devices are recreated (needs an FDB dump to diff). */
+#include <string.h>
+
+#include "log.h"
+#include "netmgr_int.h"
+
+static bool is_remote(struct netmgr *nm, const struct ep *e)
+{
+	return !e->local && e->rec.vtep.family == AF_INET &&
+	       !ovn_ip_equal(&e->rec.vtep, &nm->cfg->advertise);
+}
+
+/* Other remote endpoints of e's network behind the same VTEP. */
+static bool vtep_still_used(struct netmgr *nm, const struct ep *e)
+{
+	for (const struct ep *o = e->net->eps; o; o = o->next)
+		if (o != e && is_remote(nm, o) && ovn_ip_equal(&o->rec.vtep, &e->rec.vtep))
+			return true;
+	return false;
+}
+
+static void peer_op(struct netmgr *nm, const struct ep *e, bool add)
+{
+	const struct ovn_prefix *ips[2] = { &e->rec.ipv4, &e->rec.ipv6 };
+	struct dp_peer p = { .mac = e->rec.mac, .vtep = e->rec.vtep };
+	uint32_t vni = e->net->rec.vni;
+	struct ovn_err err = { 0 };
+	int n = 0, r;
+
+	for (int i = 0; i < 2; i++) {
+		if (!ips[i]->ip.family)
+			continue;
+		p.ip = ips[i]->ip;
+		r = add ? dp_peer_add(nm->dp, vni, &p, &err) : dp_peer_del(nm->dp, vni, &p, &err);
+		if (r < 0)
+			log_warn("peer %s on %s: %s", e->rec.id, e->net->rec.name, err.msg);
+		n++;
+	}
+	if (n == 0) {		/* no address: the FDB entry alone */
+		memset(&p.ip, 0, sizeof(p.ip));
+		r = add ? dp_peer_add(nm->dp, vni, &p, &err) : dp_peer_del(nm->dp, vni, &p, &err);
+		if (r < 0)
+			log_warn("peer %s on %s: %s", e->rec.id, e->net->rec.name, err.msg);
+	}
+}
+
+void peers_add(struct netmgr *nm, struct ep *e)
+{
+	struct ovn_err err = { 0 };
+
+	if (!is_remote(nm, e) || !e->net->dp_up)
+		return;
+	peer_op(nm, e, true);
+	if (dp_flood_add(nm->dp, e->net->rec.vni, &e->rec.vtep, &err) < 0)
+		log_warn("flood entry on %s: %s", e->net->rec.name, err.msg);
+	log_debug("peer %s of %s programmed on vx-%u", e->rec.id, e->rec.node, e->net->rec.vni);
+}
+
+void peers_del(struct netmgr *nm, struct ep *e)
+{
+	struct ovn_err err = { 0 };
+
+	if (!is_remote(nm, e) || !e->net->dp_up)
+		return;
+	peer_op(nm, e, false);
+	if (!vtep_still_used(nm, e) &&
+	    dp_flood_del(nm->dp, e->net->rec.vni, &e->rec.vtep, &err) < 0)
+		log_warn("flood entry on %s: %s", e->net->rec.name, err.msg);
+	log_debug("peer %s of %s removed from vx-%u", e->rec.id, e->rec.node, e->net->rec.vni);
+}
+
+void peers_sync_net(struct netmgr *nm, struct net *n)
+{
+	for (struct ep *e = n->eps; e; e = e->next)
+		if (!e->removing)
+			peers_add(nm, e);
+}

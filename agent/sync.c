@@ -1,0 +1,226 @@
+/* sync.c: keep netmgr's view in step with a store other agents write too.
+ *
+ * One watch on the whole prefix ("/"), so events arrive in the store's
+ * revision order: a network always before the endpoints on it. Events of
+ * this agent's own writes come back too; they are recognised (same network
+ * id, an endpoint already known) and ignored, so applying an event is
+ * idempotent. When the backend reports a gap it cannot fill (ev == NULL:
+ * compaction, a stream trimmed while disconnected), netmgr re-lists
+ * networks and endpoints and diffs them against what it knows.
+ *
+ * Endpoints that are pending or removing belong to an operation in flight
+ * and are never touched from here.
+ * TODO: a network deleted and recreated under the same name elsewhere while
+ * this agent holds local endpoints on the old one keeps the old record. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "netmgr_int.h"
+
+static struct ep *ep_find_id(struct net *n, const char *id)
+{
+	for (struct ep *e = n->eps; e; e = e->next)
+		if (!strcmp(e->rec.id, id))
+			return e;
+	return NULL;
+}
+
+/* Another agent removed network n: take our endpoints off it and forget it.
+ * Endpoints of operations in flight keep it alive until they finish. */
+static void net_gone(struct netmgr *nm, struct net *n)
+{
+	struct ep *e, *next;
+
+	log_info("network %s removed by another agent", n->rec.name);
+	for (e = n->eps; e; e = next) {
+		next = e->next;
+		if (!e->pending && !e->removing)
+			ep_kernel_remove(nm, e);
+	}
+	if (n->eps)
+		return;
+	net_unlink(nm, n);
+	n->n_local = 0;
+	net_dp_release(nm, n);
+	net_free(n);
+}
+
+static void on_network(struct netmgr *nm, const char *name, const struct kv_event *ev)
+{
+	struct net *n = net_find(nm, name);
+	struct nm_network rec;
+	struct ovn_err err = { 0 };
+	json_t *j;
+
+	if (ev->type == KV_EV_DEL) {
+		if (n && !n->removing)
+			net_gone(nm, n);
+		return;
+	}
+	j = json_loadb(ev->entry.value, ev->entry.len, 0, NULL);
+	if (!j || model_network_from_json(&rec, j, &err) < 0) {
+		log_warn("store: bad network record %s: %s", ev->entry.key, j ? err.msg : "not JSON");
+		json_decref(j);
+		return;
+	}
+	json_decref(j);
+	if (n) {
+		if (strcmp(n->rec.id, rec.id))
+			log_warn("network %s was recreated elsewhere; keeping the old one here "
+				 "until its endpoints are gone", name);
+		nm_network_free(&rec);
+		return;
+	}
+	if (net_add(nm, &rec))
+		log_info("network %s learned from the store vni=%u", name, rec.vni);
+	nm_network_free(&rec);
+}
+
+static void on_endpoint(struct netmgr *nm, const char *net, const char *id,
+			const struct kv_event *ev)
+{
+	struct net *n = net_find(nm, net);
+	struct nm_endpoint rec;
+	struct ovn_err err = { 0 };
+	struct ep *e;
+	json_t *j;
+
+	if (!n)
+		return;		/* its network is gone or not yet known */
+	e = ep_find_id(n, id);
+	if (ev->type == KV_EV_DEL) {
+		if (e && !e->pending && !e->removing)
+			ep_kernel_remove(nm, e);
+		return;
+	}
+	if (e)
+		return;		/* ours, or already known */
+	j = json_loadb(ev->entry.value, ev->entry.len, 0, NULL);
+	if (!j || model_endpoint_from_json(&rec, j, &err) < 0) {
+		log_warn("store: bad endpoint record %s: %s", ev->entry.key, j ? err.msg : "not JSON");
+		json_decref(j);
+		return;
+	}
+	json_decref(j);
+	e = ep_add(nm, n, &rec);
+	nm_endpoint_free(&rec);
+	if (e && !e->local)
+		peers_add(nm, e);
+}
+
+static void resync(struct netmgr *nm);
+
+static void on_event(const struct kv_event *ev, void *arg)
+{
+	struct netmgr *nm = arg;
+	char buf[512], *net, *id;
+
+	if (!ev) {
+		log_warn("store: watch lost events; re-listing");
+		resync(nm);
+		return;
+	}
+	if (ev->entry.key[0] != '/' || strlen(ev->entry.key) >= sizeof(buf))
+		return;
+	strcpy(buf, ev->entry.key + 1);
+	net = strchr(buf, '/');
+	if (!net)
+		return;
+	*net++ = '\0';
+	if (!strcmp(buf, "networks") && !strchr(net, '/')) {
+		on_network(nm, net, ev);
+	} else if (!strcmp(buf, "endpoints") && (id = strchr(net, '/')) && !strchr(id + 1, '/')) {
+		*id++ = '\0';
+		on_endpoint(nm, net, id, ev);
+	}
+}
+
+/* ---- re-list after a gap ------------------------------------------------- */
+
+static bool listed(const struct kv_result *res, const char *key)
+{
+	for (size_t i = 0; i < res->n; i++)
+		if (!strcmp(res->entries[i].key, key))
+			return true;
+	return false;
+}
+
+/* Feed every entry of a listing through the event path, then drop what the
+ * listing no longer has. */
+static void apply_listing(struct netmgr *nm, const struct kv_result *res, bool networks)
+{
+	char key[512];
+
+	for (size_t i = 0; i < res->n; i++) {
+		struct kv_event ev = { .type = KV_EV_PUT, .entry = res->entries[i] };
+
+		on_event(&ev, nm);
+	}
+	for (struct net *n = nm->nets, *nn; n; n = nn) {
+		nn = n->next;
+		if (networks) {
+			snprintf(key, sizeof(key), "/networks/%s", n->rec.name);
+			if (!n->removing && !listed(res, key))
+				net_gone(nm, n);
+			continue;
+		}
+		for (struct ep *e = n->eps, *en; e; e = en) {
+			en = e->next;
+			snprintf(key, sizeof(key), "/endpoints/%s/%s", n->rec.name, e->rec.id);
+			if (!e->pending && !e->removing && !listed(res, key))
+				ep_kernel_remove(nm, e);
+		}
+	}
+}
+
+static void relisted_endpoints(const struct kv_result *res, void *arg)
+{
+	struct netmgr *nm = arg;
+
+	nm->resyncing = false;
+	if (res->status < 0) {
+		log_warn("store: re-listing endpoints: %s (next gap or restart retries)", res->msg);
+		return;
+	}
+	apply_listing(nm, res, false);
+	netmgr_reconcile(nm);
+	log_info("store: re-listed %zu endpoints at revision %llu", res->n,
+		 (unsigned long long)res->rev);
+}
+
+static void relisted_networks(const struct kv_result *res, void *arg)
+{
+	struct netmgr *nm = arg;
+
+	if (res->status < 0) {
+		nm->resyncing = false;
+		log_warn("store: re-listing networks: %s", res->msg);
+		return;
+	}
+	apply_listing(nm, res, true);
+	if (kv_list(nm->kv, "/endpoints/", relisted_endpoints, nm) < 0)
+		nm->resyncing = false;
+}
+
+static void resync(struct netmgr *nm)
+{
+	if (nm->resyncing)
+		return;
+	nm->resyncing = true;
+	if (kv_list(nm->kv, "/networks/", relisted_networks, nm) < 0)
+		nm->resyncing = false;
+}
+
+int sync_start(struct netmgr *nm, uint64_t after_rev)
+{
+	return kv_watch_start(nm->kv, "/", after_rev, on_event, nm, &nm->watch);
+}
+
+void sync_stop(struct netmgr *nm)
+{
+	if (nm->watch)
+		kv_watch_stop(nm->kv, nm->watch);
+	nm->watch = NULL;
+}
