@@ -71,8 +71,11 @@ int ipam_pool_init(struct ipam_pool *p, const struct ovn_prefix *subnet,
 
 void ipam_pool_seed(struct ipam_pool *p, uint64_t seed)
 {
+	/* Within the first 64Ki addresses: an IPv6 /64 stays readable. */
+	uint64_t span = p->size - 2 < 65536 ? p->size - 2 : 65536;
+
 	if (p->size > 2)
-		p->cursor = 1 + seed % (p->size - 2);
+		p->cursor = 1 + seed % span;
 }
 
 void ipam_pool_free(struct ipam_pool *p)

@@ -35,6 +35,7 @@ struct agent {
 	struct netmgr *nm;
 	struct http_server *http;
 	uv_signal_t sig_term, sig_int, sig_hup;
+	uv_timer_t retry;	/* start again while a cluster store is away */
 	char pid_path[300];
 	int exit_code;
 	bool stopping;
@@ -70,6 +71,7 @@ static void close_signals(struct agent *a)
 	uv_close((uv_handle_t *)&a->sig_term, NULL);
 	uv_close((uv_handle_t *)&a->sig_int, NULL);
 	uv_close((uv_handle_t *)&a->sig_hup, NULL);
+	uv_close((uv_handle_t *)&a->retry, NULL);
 }
 
 static void kv_closed(void *arg)
@@ -141,12 +143,29 @@ static int resolve_group(const char *name)
 	return (int)g->gr_gid;
 }
 
+static void started(int status, const struct ovn_err *err, json_t *result, void *arg);
+
+static void retry_start(uv_timer_t *t)
+{
+	struct agent *a = t->data;
+
+	if (!a->stopping)
+		netmgr_start(a->nm, started, a);
+}
+
 static void started(int status, const struct ovn_err *err, json_t *result, void *arg)
 {
 	struct agent *a = arg;
 	struct ovn_err e2 = { 0 };
 	struct http_config hc = { .routes = api_routes, .n_routes = api_n_routes, .arg = a->nm };
 
+	if (status < 0 && strcmp(a->cfg.store.backend, "embedded") && !a->stopping) {
+		/* A shared store may be down while this host boots: what the kernel
+		 * already has keeps forwarding; keep trying until the store answers. */
+		log_warn("start: %s; retrying in 2 s", err ? err->msg : strerror(-status));
+		uv_timer_start(&a->retry, retry_start, 2000, 0);
+		return;
+	}
 	if (status < 0) {
 		log_error("start: %s", err ? err->msg : strerror(-status));
 		return agent_stop(a, 1);
@@ -272,6 +291,8 @@ int main(int argc, char **argv)
 	uv_signal_init(a.loop, &a.sig_term);
 	uv_signal_init(a.loop, &a.sig_int);
 	uv_signal_init(a.loop, &a.sig_hup);
+	uv_timer_init(a.loop, &a.retry);
+	a.retry.data = &a;
 	a.sig_term.data = a.sig_int.data = a.sig_hup.data = &a;
 	uv_signal_start(&a.sig_term, on_signal, SIGTERM);
 	uv_signal_start(&a.sig_int, on_signal, SIGINT);

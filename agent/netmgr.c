@@ -907,9 +907,12 @@ static void created(const struct kv_result *res, void *arg)
 			       "agent: retry", op->rec.name, op->rec.vni);
 	if (res->status < 0)
 		return op_fail(op, res->status, "store: %s", res->msg);
-	if (net_find(op->nm, op->rec.name))
+	n = net_find(op->nm, op->rec.name);
+	if (n && strcmp(n->rec.id, op->rec.id))
 		return op_fail(op, -EEXIST, "network %s already exists", op->rec.name);
-	n = net_add(op->nm, &op->rec);
+	/* With a shared store the watch may have brought our own record first. */
+	if (!n)
+		n = net_add(op->nm, &op->rec);
 	if (!n)
 		return op_fail(op, -ENOMEM, "out of memory");
 	op->result = network_json(n);

@@ -73,8 +73,9 @@ static void on_network(struct netmgr *nm, const char *name, const struct kv_even
 		nm_network_free(&rec);
 		return;
 	}
-	if (net_add(nm, &rec))
-		log_info("network %s learned from the store vni=%u", name, rec.vni);
+	n = net_add(nm, &rec);
+	if (n)
+		log_info("network %s learned from the store vni=%u", name, n->rec.vni);
 	nm_network_free(&rec);
 }
 
