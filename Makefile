@@ -8,11 +8,11 @@
 
 BUILD   ?= build
 CC      ?= gcc
-PKGS    := libuv jansson yaml-0.1 libmnl hiredis libcurl
+PKGS    := libuv jansson yaml-0.1 libmnl hiredis libcurl libsodium
 CFLAGS  ?= -O2 -g
 CFLAGS  += -DOVN_VERSION=\"0.1.0\"
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
-	   -D_GNU_SOURCE -MMD -MP -Ilib -Idataplane -Ikvstore -Iagent
+	   -D_GNU_SOURCE -MMD -MP -Ilib -Idataplane -Ikvstore -Idns -Igossip -Iagent
 CFLAGS  += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 ifeq ($(SAN),1)
@@ -26,7 +26,8 @@ else
 Q := @
 endif
 
-LIB_SRC   := $(wildcard lib/*.c) $(wildcard dataplane/*.c) $(wildcard kvstore/*.c)
+LIB_SRC   := $(wildcard lib/*.c) $(wildcard dataplane/*.c) $(wildcard kvstore/*.c) \
+	     $(wildcard dns/*.c) $(wildcard gossip/*.c)
 AGENT_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c))
 CLI_SRC   := $(wildcard cli/*.c)
 TEST_SRC  := $(wildcard tests/unit/test_*.c)
@@ -98,8 +99,13 @@ demo-clean:
 bench: deps all
 	$(Q)bench/attach/run.sh
 
+# libFuzzer targets (clang): tests/fuzz/fuzz.mk lists each target's sources,
+# so a target links only the parser it exercises.
+FUZZ_CC ?= clang
+-include tests/fuzz/fuzz.mk
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 .PHONY: all tests check check-unit check-netns check-asan asan deps demo demo-clean bench clean
 .SECONDARY:

@@ -19,13 +19,16 @@
 #   tcpdump                          netns tests that prove where packets go
 #   libhiredis-dev libcurl4-openssl-dev  redis and etcd/consul store backends
 #   redis-server etcd-server etcd-client real servers for the store tests
+#   libsodium-dev                    gossip encryption (AEAD)
+#   dnsutils dnsmasq-base            DNS tests: dig, a real upstream resolver
+#   clang libclang-rt-14-dev         libFuzzer targets (make fuzz)
 #   jq curl socat                    netns tests: read JSON answers, raw HTTP
 #                                    on the API socket, malformed requests
 
 DEPS_PACKAGES="build-essential pkg-config libuv1-dev libjansson-dev libyaml-dev
 libmnl-dev libcmocka-dev iproute2 iputils-ping procps util-linux tcpdump
 jq curl socat libhiredis-dev libcurl4-openssl-dev redis-server etcd-server
-etcd-client"
+etcd-client libsodium-dev dnsutils dnsmasq-base clang libclang-rt-14-dev"
 
 set -euo pipefail
 
