@@ -101,6 +101,26 @@ static void chk_mtu_9000(const struct cfg *c) { assert_int_equal(c->mtu, 9000); 
 static void chk_sync_0(const struct cfg *c) { assert_true(c->store.sync_interval == 0); }
 static void chk_sync_10(const struct cfg *c) { assert_true(c->store.sync_interval == 10); }
 static void chk_sync_exp(const struct cfg *c) { assert_true(c->store.sync_interval == 0.1); }
+static void chk_redis(const struct cfg *c)
+{
+	assert_string_equal(c->store.backend, "redis");
+	assert_int_equal(c->store.endpoints.n, 2);
+	assert_string_equal(c->store.endpoints.v[0], "redis://198.18.0.254:6379");
+	assert_string_equal(c->store.endpoints.v[1], "redis://198.18.0.253:6379");
+	assert_true(c->store.timeout == 2);
+	assert_string_equal(c->store.password_file, "/etc/ovn/store.pass");
+}
+static void chk_one_ep(const struct cfg *c)
+{
+	assert_int_equal(c->store.endpoints.n, 1);
+	assert_string_equal(c->store.endpoints.v[0], "http://198.18.0.254:2379");
+	assert_true(c->store.timeout == 5);
+}
+static void chk_tls(const struct cfg *c)
+{
+	assert_string_equal(c->store.tls.ca, "/etc/ovn/ca.pem");
+	assert_string_equal(c->store.tls.key, "/etc/ovn/k.pem");
+}
 static void chk_level_error(const struct cfg *c) { assert_int_equal(c->log.level, LOG_LVL_ERROR); }
 static void chk_level_warn(const struct cfg *c) { assert_int_equal(c->log.level, LOG_LVL_WARN); }
 static void chk_etcd(const struct cfg *c) { assert_string_equal(c->store.backend, "etcd"); }
@@ -128,6 +148,7 @@ static void chk_small_pools(const struct cfg *c)
 	"  path: /srv/ovn\n"                                           \
 	"  prefix: /a/b\n"                                             \
 	"  sync_interval: 0.25\n"                                      \
+	"  endpoints: [redis://198.18.0.254:6379]\n"                  \
 	"log:\n"                                                       \
 	"  level: debug\n"                                             \
 	"ipam:\n"                                                      \
@@ -139,7 +160,8 @@ static void chk_small_pools(const struct cfg *c)
 #define ALL_FLOW                                                                        \
 	"{node: host-1.example_a, advertise: 198.18.0.1, run_dir: /tmp/ovn-run, mtu: 1350, " \
 	"api: {socket: /tmp/api.sock, group: docker}, "                                  \
-	"store: {backend: redis, path: /srv/ovn, prefix: /a/b, sync_interval: 0.25}, "   \
+	"store: {backend: redis, path: /srv/ovn, prefix: /a/b, sync_interval: 0.25, "     \
+	"endpoints: [redis://198.18.0.254:6379]}, "                                        \
 	"log: {level: debug}, "                                                          \
 	"ipam: {pool4: 198.19.0.0/16, size4: 26, pool6: 'fd00:1::/32', size6: 80}}\n"
 
@@ -164,11 +186,29 @@ static const struct vec vecs[] = {
 	{ "mtu: 576\n", NULL, chk_mtu_576 },
 	{ "mtu: '9000'\n", NULL, chk_mtu_9000 },
 	{ "store: {sync_interval: 0}\n", NULL, chk_sync_0 },
+	{ "store:\n  backend: redis\n  endpoints:\n    - redis://198.18.0.254:6379\n"
+	  "    - redis://198.18.0.253:6379\n  timeout: 2\n  password_file: /etc/ovn/store.pass\n",
+	  NULL, chk_redis },
+	{ "store: {backend: etcd, endpoints: http://198.18.0.254:2379}\n", NULL, chk_one_ep },
+	{ "store: {tls: {ca: /etc/ovn/ca.pem, key: /etc/ovn/k.pem}}\n", NULL, chk_tls },
+	{ "store:\n  backend: etcd\n", "t.yaml:2: store.backend: a cluster store needs store.endpoints",
+	  NULL },
+	{ "store:\n  endpoints: [ftp://x]\n", "t.yaml:2: store.endpoints: 'ftp://x' is not", NULL },
+	{ "store:\n  endpoints: [redis://]\n", "store.endpoints", NULL },
+	{ "store:\n  endpoints: [[a]]\n", "store.endpoints: list items must be scalars", NULL },
+	{ "store:\n  endpoints: {a: b}\n", "store.endpoints: expected a list", NULL },
+	{ "store: {endpoints: [redis://a, redis://a, redis://a, redis://a, redis://a, redis://a, "
+	  "redis://a, redis://a, redis://a]}\n", "store.endpoints: at most 8 entries", NULL },
+	{ "store: {timeout: 0}\n", "store.timeout", NULL },
+	{ "store: {timeout: 61}\n", "store.timeout", NULL },
+	{ "store: {password_file: relative}\n", "store.password_file", NULL },
+	{ "store: {tls: {cert: x.pem}}\n", "store.tls.cert", NULL },
+	{ "store: {tls: {bogus: 1}}\n", "store.tls.bogus: unknown key", NULL },
 	{ "store: {sync_interval: 10}\n", NULL, chk_sync_10 },
 	{ "store: {sync_interval: 1e-1}\n", NULL, chk_sync_exp },
 	{ "log: {level: error}\n", NULL, chk_level_error },
 	{ "log: {level: warn}\n", NULL, chk_level_warn },
-	{ "store: {backend: etcd}\n", NULL, chk_etcd },
+	{ "store: {backend: etcd, endpoints: [\"http://198.18.0.254:2379\"]}\n", NULL, chk_etcd },
 	{ "store:\n  backend: consul\n", NULL, chk_consul },
 	{ "ipam: {pool4: 198.19.0.0/28, size4: 30, pool6: 'fd00::/120', size6: 124}\n", NULL,
 	  chk_small_pools },
