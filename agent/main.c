@@ -122,9 +122,13 @@ static void on_signal(uv_signal_t *h, int signum)
 		log_warn("SIGHUP: keeping the current settings: %s", err.msg);
 		return;
 	}
+	static const char *const names[] = { "error", "warn", "info", "debug" };
+
+	/* Said before switching, so the line shows at the old level. */
+	log_info("SIGHUP: log level %s -> %s; reconciling", names[a->cfg.log.level],
+		 names[fresh.log.level]);
 	a->cfg.log.level = fresh.log.level;
 	log_set_level(fresh.log.level);
-	log_info("SIGHUP: log level now %d; reconciling", fresh.log.level);
 	if (a->nm)
 		netmgr_reconcile(a->nm);
 }

@@ -14,7 +14,7 @@
 
 ALL_TESTS="test_create test_attach test_ping test_isolation test_bad_cli test_bad_api
 	test_detach test_restart test_container_gone test_crash_mid_attach test_crash_points
-	test_cycles
+	test_operability test_cycles
 	test_rm"
 source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
@@ -379,6 +379,38 @@ test_crash_points()
 	log_test "kill -9 exactly between kernel and store steps converges"
 }
 
+test_operability()
+{
+	local cfg bad mode before
+	RET=0
+	mode=$(stat -c %a "$(agent_sock "$A")")
+	[[ $mode == 660 ]]
+	check_err $? "API socket mode is $mode, not 660"
+	# SIGHUP re-reads log.level: at warn, an attach logs nothing at info
+	cfg=$(agent_dir "$A")/agent.yaml
+	sed -i 's/level: debug/level: warn/' "$cfg"
+	kill -HUP "$(agent_pid "$A")"
+	busywait 3000 grep -q "SIGHUP: log level" "$(agent_dir "$A")/agent.log"
+	check_err $? "SIGHUP not acknowledged in the log"
+	before=$(grep -c "attached to" "$(agent_dir "$A")/agent.log")
+	ctl network attach red --netns "$C4" >/dev/null && ctl network detach red --netns "$C4" >/dev/null
+	[[ $(grep -c "attached to" "$(agent_dir "$A")/agent.log") == "$before" ]]
+	check_err $? "info lines still logged after SIGHUP to level warn"
+	sed -i 's/level: warn/level: debug/' "$cfg"
+	kill -HUP "$(agent_pid "$A")"
+	# a bad config stops start-up with FILE:LINE: key: reason, exit 1
+	bad=$T/bad.yaml
+	printf 'node: x\nstore:\n  bakend: redis\n' >"$bad"
+	run_cmd "$OVN_BIN/ovnagent" --config "$bad"
+	(($? == 1)) && grep -q "^ovnagent: $bad:3: store.bakend: unknown key, did you mean 'backend'?" <<<"$RUN_CMD_OUT"
+	check_err $? "bad config: $RUN_CMD_OUT"
+	printf 'mtu: 100\n' >"$bad"
+	run_cmd "$OVN_BIN/ovnagent" --config "$bad"
+	(($? == 1)) && grep -q "$bad:1: mtu:" <<<"$RUN_CMD_OUT"
+	check_err $? "bad mtu: $RUN_CMD_OUT"
+	log_test "socket 0660, SIGHUP log level, bad config refused with FILE:LINE"
+}
+
 test_cycles()
 {
 	local i before after fails=0
@@ -441,6 +473,10 @@ ip -n "$H" addr add 198.18.0.1/24 dev ul0
 ip -n "$H" link set ul0 up
 agent_start "$H" "$A" || exit 1
 tests_run
+RET=0
 agent_stop "$A"
-leak_check "$H" >/dev/null || echo "WARN: links left in $H: $(leak_check "$H")"
+check_err $? "agent did not stop on SIGTERM within 10 s"
+grep -E "Sanitizer|runtime error:" "$(agent_dir "$A")/agent.log"
+check_fail $? "sanitizer reports in the agent log (ASan/UBSan build)"
+log_test "agent stops cleanly, no sanitizer reports"
 tests_summary
