@@ -8,6 +8,7 @@
 
 #include "api.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 int api_status_of(int code)
@@ -166,5 +167,6 @@ const struct http_route api_routes[] = {
 	{ "POST", "/v1/networks/*/detach", network_detach },
 	{ "GET", "/v1/endpoints", endpoints_list },
 	{ "GET", "/v1/debug/latency", latency_get },
+	{ "GET", "/metrics", metrics_get },
 };
 const size_t api_n_routes = ARRAY_SIZE(api_routes);

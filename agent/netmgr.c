@@ -42,6 +42,7 @@
 struct op {
 	struct netmgr *nm;
 	uint64_t t0;			/* uv_hrtime() at the request */
+	uint64_t t_txn;			/* uv_hrtime() when the txn was sent */
 	int lat_kind;			/* LAT_* or -1 */
 	netmgr_cb cb;
 	void *arg;
@@ -126,10 +127,22 @@ static void op_free(struct op *op)
 /* Answer and free the operation. */
 static void op_done(struct op *op, int status)
 {
+	struct nm_stats *st = &op->nm->stats;
+	double secs = (double)(uv_hrtime() - op->t0) / 1e9;
+
 	if (status == 0 && op->lat_kind >= 0) {
 		struct lat_ring *l = &op->nm->lat[op->lat_kind];
 
-		l->us[l->n++ % LAT_SAMPLES] = (uint32_t)((uv_hrtime() - op->t0) / 1000);
+		l->us[l->n++ % LAT_SAMPLES] = (uint32_t)(secs * 1e6);
+	}
+	if (op->lat_kind == LAT_ATTACH) {
+		status == 0 ? st->attach_ok++ : st->attach_err++;
+		if (status == 0)
+			stats_observe(&st->attach, secs);
+	} else if (op->lat_kind == LAT_DETACH) {
+		status == 0 ? st->detach_ok++ : st->detach_err++;
+		if (status == 0)
+			stats_observe(&st->detach, secs);
 	}
 	if (status < 0 && !op->err.code)
 		ovn_err_set(&op->err, status, "%s", strerror(-status));
@@ -169,6 +182,20 @@ static int op_add(struct op *op, enum kv_op_type type, enum kv_cmp cmp, char *ke
 	*o = (struct kv_op){ .type = type, .cmp = cmp, .key = key, .value = val,
 			     .len = val ? strlen(val) : 0 };
 	return 0;
+}
+
+/* Send op's transaction; its callback gets op and calls txn_seen first. */
+static int op_txn(struct op *op, kv_cb cb)
+{
+	op->t_txn = uv_hrtime();
+	return kv_txn(op->nm->kv, op->ops, op->n_ops, cb, op);
+}
+
+static void txn_seen(struct op *op, const struct kv_result *res)
+{
+	stats_observe(&op->nm->stats.store_txn, (double)(uv_hrtime() - op->t_txn) / 1e9);
+	if (res->status < 0 && res->status != -ECANCELED)
+		op->nm->stats.store_errors++;
 }
 
 static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
@@ -371,6 +398,8 @@ int net_dp_ensure(struct netmgr *nm, struct net *n, struct ovn_err *err)
 
 	dp_network_of(nm, n, &d);
 	r = dp_network_ensure(nm->dp, &d, err);
+	if (r < 0)
+		nm->stats.dp_errors++;
 	if (r == 0 && !n->dp_up) {
 		n->dp_up = true;
 		peers_sync_net(nm, n);
@@ -385,7 +414,7 @@ void net_dp_release(struct netmgr *nm, struct net *n)
 
 	if (n->n_local > 0)
 		return;
-	if (dp_network_remove(nm->dp, n->rec.vni, &err) < 0)
+	if (dp_network_remove(nm->dp, n->rec.vni, &err) < 0 && ++nm->stats.dp_errors)
 		log_warn("network %s: removing vx-%u/br-%u: %s", n->rec.name, n->rec.vni,
 			 n->rec.vni, err.msg);
 	n->dp_up = false;
@@ -652,6 +681,7 @@ static void ep_forget(struct netmgr *nm, struct ep *e, const char *why)
 
 	log_info("endpoint %s (%s on %s) removed: %s", e->rec.id, e->rec.name, e->net->rec.name,
 		 why);
+	nm->stats.endpoints_forgotten++;
 	r |= op_add(&tmp, KV_OP_DEL, KV_CMP_NONE,
 		    fmt("/endpoints/%s/%s", e->net->rec.name, e->rec.id), NULL);
 	if (e->rec.ipv4.ip.family)
@@ -693,7 +723,7 @@ static void reconcile_ep(struct netmgr *nm, struct ep *e, const struct link_list
 	}
 	if (net_dp_ensure(nm, e->net, &err) == 0) {
 		dp_endpoint_of(e, &d);
-		if (dp_endpoint_attach(nm->dp, fd, &d, &err) == 0)
+		if (dp_endpoint_attach(nm->dp, fd, &d, &err) == 0 && ++nm->stats.endpoints_restored)
 			log_info("endpoint %s (%s on %s) restored", e->rec.id, e->rec.name,
 				 e->net->rec.name);
 	}
@@ -708,6 +738,7 @@ void netmgr_reconcile(struct netmgr *nm)
 	struct ovn_err err = { 0 };
 	struct ep *e, *next;
 
+	nm->stats.reconcile_runs++;
 	if (dp_link_dump(nm->dp, collect_link, &ll, &err) < 0) {
 		log_warn("reconcile: listing links: %s", err.msg);
 		free(ll.v);
@@ -725,6 +756,7 @@ void netmgr_reconcile(struct netmgr *nm)
 			log_warn("reconcile: deleting orphan %s: %s", l->name, err.msg);
 		else
 			log_info("reconcile: deleted orphan link %s", l->name);
+		nm->stats.orphans_removed++;
 	}
 	/* 2. local endpoints: present, restored, or forgotten. */
 	for (struct net *n = nm->nets; n; n = n->next)
@@ -902,6 +934,8 @@ static void created(const struct kv_result *res, void *arg)
 	struct op *op = arg;
 	struct net *n;
 
+	txn_seen(op, res);
+
 	if (res->status == -ECANCELED)
 		return op_fail(op, -EEXIST, "network %s or vni %u was just taken by another "
 			       "agent: retry", op->rec.name, op->rec.vni);
@@ -916,6 +950,7 @@ static void created(const struct kv_result *res, void *arg)
 	if (!n)
 		return op_fail(op, -ENOMEM, "out of memory");
 	op->result = network_json(n);
+	op->nm->stats.create_ok++;
 	log_info("network %s created vni=%u", n->rec.name, n->rec.vni);
 	op_done(op, 0);
 }
@@ -939,7 +974,7 @@ void netmgr_network_create(struct netmgr *nm, const json_t *req, netmgr_cb cb, v
 		   json_str(model_network_to_json(&op->rec)));
 	r = r ?: op_add(op, KV_OP_PUT, KV_CMP_ABSENT, fmt("/vni/%u", op->rec.vni),
 			strdup(op->rec.name));
-	r = r ?: kv_txn(nm->kv, op->ops, op->n_ops, created, op);
+	r = r ?: op_txn(op, created);
 	if (r < 0)
 		op_fail(op, r, "store: %s", strerror(-r));
 }
@@ -1002,6 +1037,8 @@ static void removed_network(const struct kv_result *res, void *arg)
 	struct op *op = arg;
 	struct net *n = op->net;
 
+	txn_seen(op, res);
+
 	if (res->status < 0) {
 		n->removing = false;
 		return op_fail(op, res->status, "store: %s", res->msg);
@@ -1009,6 +1046,7 @@ static void removed_network(const struct kv_result *res, void *arg)
 	net_unlink(op->nm, n);
 	n->n_local = 0;
 	net_dp_release(op->nm, n);
+	op->nm->stats.remove_ok++;
 	log_info("network %s removed (%d endpoints)", n->rec.name, op->count);
 	op->result = json_pack("{s:s, s:i}", "removed", n->rec.name, "endpoints_removed",
 			       op->count);
@@ -1024,7 +1062,7 @@ static void remove_network_record(struct op *op)
 	op_clear_txn(op);
 	r = op_add(op, KV_OP_DEL, KV_CMP_PRESENT, fmt("/networks/%s", n->rec.name), NULL);
 	r = r ?: op_add(op, KV_OP_DEL, KV_CMP_NONE, fmt("/vni/%u", n->rec.vni), NULL);
-	r = r ?: kv_txn(op->nm->kv, op->ops, op->n_ops, removed_network, op);
+	r = r ?: op_txn(op, removed_network);
 	if (r < 0) {
 		n->removing = false;
 		op_fail(op, r, "store: %s", strerror(-r));
@@ -1041,6 +1079,8 @@ static void force_step(const struct kv_result *res, void *arg)
 	struct net *n = op->net;
 	struct ep *e = op->ep;
 
+	if (res)
+		txn_seen(op, res);
 	if (res && res->status < 0) {
 		e->removing = false;
 		n->removing = false;
@@ -1105,7 +1145,9 @@ static int ep_delete_txn(struct netmgr *nm, struct ep *e, kv_cb cb, void *arg, s
 	if (!r && e->rec.ipv6.ip.family)
 		r = op_add(op, KV_OP_DEL, KV_CMP_NONE,
 			   fmt("/ipam/%s/%s", e->net->rec.name, ip_s(&e->rec.ipv6.ip, ip)), NULL);
-	return r ?: kv_txn(nm->kv, op->ops, op->n_ops, cb, arg);
+	(void)nm;
+	(void)arg;	/* always op: the callback's argument */
+	return r ?: op_txn(op, cb);
 }
 
 /* After the store forgot e: delete its veth, maybe the network's devices. */
@@ -1115,7 +1157,8 @@ void ep_kernel_remove(struct netmgr *nm, struct ep *e)
 	struct ovn_err err = { 0 };
 	bool local = e->local;
 
-	if (local && dp_endpoint_detach(nm->dp, e->rec.host_ifname, &err) < 0)
+	if (local && dp_endpoint_detach(nm->dp, e->rec.host_ifname, &err) < 0 &&
+	    ++nm->stats.dp_errors)
 		log_warn("endpoint %s: deleting %s: %s (reconcile retries)", e->rec.id,
 			 e->rec.host_ifname, err.msg);
 	if (!local)
@@ -1262,6 +1305,7 @@ static int attach_retry(struct op *op)
 	if (r < 0)
 		return r;
 	e->pending = true;
+	op->nm->stats.attach_races_lost++;
 	log_debug("endpoint %s: address race lost, retry %d", e->rec.id, op->retries);
 	r = attach_commit(op);
 	if (r < 0)
@@ -1274,6 +1318,8 @@ static void attached(const struct kv_result *res, void *arg)
 	struct op *op = arg;
 	struct ep *e = op->ep;
 	struct ovn_err err = { 0 };
+
+	txn_seen(op, res);
 
 	e->pending = false;
 	if (res->status == -ECANCELED && attach_retry(op) == 0)
@@ -1317,7 +1363,7 @@ static int attach_commit(struct op *op)
 		r = op_add(op, KV_OP_PUT, KV_CMP_ABSENT,
 			   fmt("/ipam/%s/%s", n->rec.name, ip_s(&e->rec.ipv6.ip, ip)),
 			   strdup(e->rec.id));
-	return r ?: kv_txn(op->nm->kv, op->ops, op->n_ops, attached, op);
+	return r ?: op_txn(op, attached);
 }
 
 /* The kernel half of an attach: devices of the network, then the veth. */
@@ -1330,6 +1376,8 @@ static int attach_kernel(struct netmgr *nm, struct ep *e, int fd, struct ovn_err
 		return r;
 	dp_endpoint_of(e, &d);
 	r = dp_endpoint_attach(nm->dp, fd, &d, err);
+	if (r < 0)
+		nm->stats.dp_errors++;
 	if (r == 0)
 		memcpy(e->rec.ifname, d.ifname, sizeof(e->rec.ifname));
 	return r;
@@ -1406,6 +1454,8 @@ static void detached(const struct kv_result *res, void *arg)
 {
 	struct op *op = arg;
 	struct ep *e = op->ep;
+
+	txn_seen(op, res);
 
 	if (res->status < 0) {
 		e->removing = false;

@@ -11,6 +11,7 @@
 
 #include "ipam.h"
 #include "netmgr.h"
+#include "stats.h"
 
 struct ep {
 	struct nm_endpoint rec;
@@ -43,6 +44,7 @@ struct lat_ring {
 
 struct netmgr {
 	struct lat_ring lat[LAT_KINDS];
+	struct nm_stats stats;
 	uv_loop_t *loop;
 	const struct cfg *cfg;
 	struct kv *kv;

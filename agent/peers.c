@@ -47,7 +47,7 @@ static void peer_op(struct netmgr *nm, const struct ep *e, bool add)
 			continue;
 		p.ip = ips[i]->ip;
 		r = add ? dp_peer_add(nm->dp, vni, &p, &err) : dp_peer_del(nm->dp, vni, &p, &err);
-		if (r < 0)
+		if (r < 0 && ++nm->stats.dp_errors)
 			log_warn("peer %s on %s: %s", e->rec.id, e->net->rec.name, err.msg);
 		n++;
 	}

@@ -118,7 +118,9 @@ static void on_event(const struct kv_event *ev, void *arg)
 	struct netmgr *nm = arg;
 	char buf[512], *net, *id;
 
+	nm->stats.watch_events++;
 	if (!ev) {
+		nm->stats.resyncs++;
 		log_warn("store: watch lost events; re-listing");
 		resync(nm);
 		return;

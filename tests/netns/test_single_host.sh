@@ -408,7 +408,17 @@ test_operability()
 	run_cmd "$OVN_BIN/ovnagent" --config "$bad"
 	(($? == 1)) && grep -q "$bad:1: mtu:" <<<"$RUN_CMD_OUT"
 	check_err $? "bad mtu: $RUN_CMD_OUT"
-	log_test "socket 0660, SIGHUP log level, bad config refused with FILE:LINE"
+	# metrics agree with the API
+	local m n
+	m=$(curl -s --unix-socket "$(agent_sock "$A")" http://ovn/metrics)
+	n=$(ctl endpoint ls --json | jq length)
+	grep -q "^ovn_endpoints{scope=\"local\"} $n\$" <<<"$m"
+	check_err $? "metrics: ovn_endpoints local != $n"
+	grep -qE '^ovn_attach_total [1-9]' <<<"$m" && grep -q '^ovn_attach_duration_seconds_count' <<<"$m"
+	check_err $? "metrics: attach counters missing"
+	grep -qE '^ovn_reconcile_orphans_removed_total [1-9]' <<<"$m"
+	check_err $? "metrics: the crash tests' orphans were not counted"
+	log_test "socket 0660, SIGHUP log level, bad config refused, /metrics"
 }
 
 test_cycles()
