@@ -103,6 +103,7 @@ bench: deps all
 # so a target links only the parser it exercises.
 FUZZ_CC ?= clang
 -include tests/fuzz/fuzz.mk
+include mk/install.mk
 
 clean:
 	rm -rf build build-asan build-fuzz
