@@ -137,8 +137,14 @@ static int resolve_group(const char *name)
 {
 	struct group *g;
 
+	char *end;
+	long gid;
+
 	if (!name[0])
 		return -1;
+	gid = strtol(name, &end, 10);
+	if (!*end && gid >= 0 && gid < 0x7fffffff)
+		return (int)gid;	/* a numeric GID, as docs/config.md allows */
 	g = getgrnam(name);
 	if (!g) {
 		log_warn("api.group: no group '%s'; the socket stays root-only", name);
