@@ -198,6 +198,26 @@ static void txn_seen(struct op *op, const struct kv_result *res)
 		op->nm->stats.store_errors++;
 }
 
+/* A write whose answer never came may still be applied later (its bytes
+ * may sit in a socket): say so, since the caller cannot know. */
+static bool outcome_unknown(int status)
+{
+	return status == -ETIMEDOUT || status == -ECONNRESET || status == -EPIPE;
+}
+
+/* Fail op with the store's own message (backends already name the store).
+ * An attach's late write is undone (sync.c); other writes may stand. */
+static void op_store_fail(struct op *op, const struct kv_result *res)
+{
+	const char *m = res->msg && res->msg[0] ? res->msg : strerror(-res->status);
+	bool attach = op->lat_kind == LAT_ATTACH;
+
+	op_fail(op, res->status, "%s%s%s", strncmp(m, "store", 5) ? "store: " : "", m,
+		!outcome_unknown(res->status) ? "" : attach ?
+		" (if the write lands later, it is undone)" :
+		" (the write may still be applied when the store answers)");
+}
+
 static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 static char *fmt(const char *f, ...)
 {
@@ -672,7 +692,7 @@ static void forget_done(const struct kv_result *res, void *arg)
 
 /* The endpoint's namespace is gone (container exited): drop its record and
  * addresses. */
-static void ep_forget(struct netmgr *nm, struct ep *e, const char *why)
+void ep_forget(struct netmgr *nm, struct ep *e, const char *why)
 {
 	struct op tmp = { 0 };
 	char ip[OVN_IP_STRLEN];
@@ -940,7 +960,7 @@ static void created(const struct kv_result *res, void *arg)
 		return op_fail(op, -EEXIST, "network %s or vni %u was just taken by another "
 			       "agent: retry", op->rec.name, op->rec.vni);
 	if (res->status < 0)
-		return op_fail(op, res->status, "store: %s", res->msg);
+		return op_store_fail(op, res);
 	n = net_find(op->nm, op->rec.name);
 	if (n && strcmp(n->rec.id, op->rec.id))
 		return op_fail(op, -EEXIST, "network %s already exists", op->rec.name);
@@ -1041,7 +1061,7 @@ static void removed_network(const struct kv_result *res, void *arg)
 
 	if (res->status < 0) {
 		n->removing = false;
-		return op_fail(op, res->status, "store: %s", res->msg);
+		return op_store_fail(op, res);
 	}
 	net_unlink(op->nm, n);
 	n->n_local = 0;
@@ -1274,6 +1294,24 @@ static int attach_build(struct netmgr *nm, struct net *n, struct nm_attach_spec 
 static int attach_kernel(struct netmgr *nm, struct ep *e, int fd, struct ovn_err *err);
 static int attach_commit(struct op *op);
 
+/* Attaches this agent answered as failed though their write may land
+ * later; sync.c undoes such a write when the watch shows it. A small ring:
+ * only the last few matter, the store answers or is declared down within
+ * its timeout. Forgotten across restarts (then reconcile plumbs the record
+ * instead, which is also consistent). */
+void aborted_add(struct netmgr *nm, const char *id)
+{
+	snprintf(nm->aborted[nm->n_aborted++ % NM_ABORTED], NM_ID_LEN + 1, "%s", id);
+}
+
+bool aborted_has(struct netmgr *nm, const char *id)
+{
+	for (int i = 0; i < NM_ABORTED; i++)
+		if (!strcmp(nm->aborted[i], id))
+			return true;
+	return false;
+}
+
 /* Lost a race for an address. The addresses we proposed stay reserved here
  * (the winner's record arrives through the watch and holds them; TODO: when
  * only one of a v4+v6 pair was lost, the other stays reserved too until
@@ -1331,13 +1369,17 @@ static void attached(const struct kv_result *res, void *arg)
 				 err.msg);
 		struct net *n = e->net;
 
+		/* Only a failed compare proves nothing was written: after a
+		 * timeout or a dropped connection the write may still land. */
+		if (res->status != -ECANCELED)
+			aborted_add(op->nm, e->rec.id);
 		ep_drop(e);
 		net_dp_release(op->nm, n);
 		if (res->status == -ECANCELED)
 			return op_fail(op, -EEXIST, "the address was taken by another agent at the "
 				       "same moment%s", op->retries ? " (retries exhausted)" :
 				       ": choose another");
-		return op_fail(op, res->status, "store: %s", res->msg);
+		return op_store_fail(op, res);
 	}
 	crash_point("attach-store");
 	op->result = model_endpoint_to_json(&e->rec);
@@ -1459,7 +1501,7 @@ static void detached(const struct kv_result *res, void *arg)
 
 	if (res->status < 0) {
 		e->removing = false;
-		return op_fail(op, res->status, "store: %s", res->msg);
+		return op_store_fail(op, res);
 	}
 	crash_point("detach-store");
 	op->result = json_pack("{s:[s]}", "removed", e->rec.id);

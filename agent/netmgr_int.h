@@ -59,6 +59,9 @@ struct netmgr {
 	struct kv_watch *watch;
 	bool resyncing;		/* a re-list after a watch gap is running */
 	bool cluster;		/* shared store: other agents write too */
+#define NM_ABORTED 64
+	char aborted[NM_ABORTED][NM_ID_LEN + 1];
+	unsigned n_aborted;
 };
 
 
@@ -80,6 +83,11 @@ void net_dp_release(struct netmgr *nm, struct net *n);
 /* After the store forgot e: its veth (if local) or its peer entries go. */
 void ep_kernel_remove(struct netmgr *nm, struct ep *e);
 int netns_id_of(int fd, char *buf, size_t size);
+/* Drop e and delete its record (its namespace is gone, or its attach was
+ * answered as failed). */
+void ep_forget(struct netmgr *nm, struct ep *e, const char *why);
+void aborted_add(struct netmgr *nm, const char *id);
+bool aborted_has(struct netmgr *nm, const char *id);
 
 /* peers.c: remote endpoints as FDB, neighbour and flood entries on vx-. */
 void peers_add(struct netmgr *nm, struct ep *e);

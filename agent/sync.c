@@ -107,8 +107,18 @@ static void on_endpoint(struct netmgr *nm, const char *net, const char *id,
 	json_decref(j);
 	e = ep_add(nm, n, &rec);
 	nm_endpoint_free(&rec);
-	if (e && !e->local)
+	if (!e)
+		return;
+	if (e->local && aborted_has(nm, e->rec.id)) {
+		/* Our attach timed out and was answered as failed; its write
+		 * landed after all. Make the store agree with the answer. */
+		ep_forget(nm, e, "its attach had been answered as failed (store timeout)");
+		return;
+	}
+	if (!e->local)
 		peers_add(nm, e);
+	else
+		netmgr_reconcile(nm);	/* ours but unknown: plumb it now */
 }
 
 static void resync(struct netmgr *nm);
