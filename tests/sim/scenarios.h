@@ -1,0 +1,18 @@
+/* scenarios.h: the simulator's scenarios. Each prints its figures as
+ * `key value` lines (prefixed with the scenario name) and returns 0 when
+ * every assertion held, 1 otherwise. */
+#ifndef OVN_SIM_SCENARIOS_H
+#define OVN_SIM_SCENARIOS_H
+
+#include <stdint.h>
+
+struct scenario {
+	const char *name;
+	int (*fn)(uint64_t seed);
+	const char *help;
+};
+
+extern const struct scenario sim_scenarios[];
+extern const unsigned sim_nscenarios;
+
+#endif
