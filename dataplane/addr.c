@@ -5,7 +5,12 @@
  * and DAD would leave them "tentative" (unusable) for a second or more after
  * an attach.
  *
- * Does not: touch link-local or host-scope addresses (the kernel's own).
+ * The one link-local address ovn writes itself is a container's (endpoint.c
+ * turns the kernel's address generation off there): the same modified EUI-64
+ * address the kernel would make from the MAC, only without DAD.
+ *
+ * Does not: reconcile link-local or host-scope addresses (addr_reconcile only
+ * looks at global ones).
  */
 #include <errno.h>
 #include <linux/if_addr.h>
@@ -50,6 +55,27 @@ void addr_add_msg(struct nl_batch *b, int ifindex, const struct ovn_prefix *p)
 void addr_del_msg(struct nl_batch *b, int ifindex, const struct ovn_prefix *p)
 {
 	addr_msg(b, RTM_DELADDR, 0, NL_OK_NOENT, ifindex, p);
+}
+
+void addr_ll_of_mac(struct ovn_prefix *p, const struct ovn_mac *mac)
+{
+	/* RFC 4291 2.5.1 and appendix A: fe80::/64, interface id = the MAC
+	 * with ff:fe in the middle and the universal/local bit inverted. */
+	static const uint8_t fe80[8] = { 0xfe, 0x80 };
+	uint8_t *id = p->ip.b + 8;
+
+	memset(p, 0, sizeof(*p));
+	p->ip.family = AF_INET6;
+	p->len = 64;
+	memcpy(p->ip.b, fe80, sizeof(fe80));
+	id[0] = mac->b[0] ^ 0x02;
+	id[1] = mac->b[1];
+	id[2] = mac->b[2];
+	id[3] = 0xff;
+	id[4] = 0xfe;
+	id[5] = mac->b[3];
+	id[6] = mac->b[4];
+	id[7] = mac->b[5];
 }
 
 struct addr_vec {

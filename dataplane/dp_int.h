@@ -49,6 +49,8 @@ struct dp_lnk {
 	int learning, proxy;		/* -1 when absent */
 	/* bridge */
 	int64_t stp_state, fwd_delay;	/* -1 when absent */
+	int mcast_snooping;		/* -1 when absent */
+	int v6_gen_mode;		/* IN6_ADDR_GEN_MODE_*, -1 when absent */
 };
 
 /* link.c */
@@ -60,6 +62,9 @@ void lnk_get_msg(struct nl_batch *b, const char *name, int ifindex, struct dp_ln
 void lnk_del_msg(struct nl_batch *b, int ifindex, const char *name);
 /* Queue "set up" (and MTU when mtu is nonzero) for a link by ifindex or name. */
 void lnk_up_msg(struct nl_batch *b, int ifindex, const char *name, uint32_t mtu);
+/* Queue "IPv6 address generation off" (IN6_ADDR_GEN_MODE_NONE); only
+ * effective before the link first comes up (see link.c). */
+void lnk_v6_off_msg(struct nl_batch *b, int ifindex, const char *name);
 /* All links of sk's namespace into *out (caller frees). */
 int lnk_dump(struct nl_sock *sk, struct dp_lnk **out, int *n, struct ovn_err *err);
 /* One link by name/ifindex in its own round trip. */
@@ -75,6 +80,8 @@ struct dp_addr {
 
 void addr_add_msg(struct nl_batch *b, int ifindex, const struct ovn_prefix *p);
 void addr_del_msg(struct nl_batch *b, int ifindex, const struct ovn_prefix *p);
+/* fe80::/64 with the modified EUI-64 interface id of mac. */
+void addr_ll_of_mac(struct ovn_prefix *p, const struct ovn_mac *mac);
 /* Addresses of family (AF_UNSPEC: all) on ifindex (0: every link). */
 int addr_dump(struct nl_sock *sk, int family, int ifindex, struct dp_addr **out, int *n,
 	      struct ovn_err *err);

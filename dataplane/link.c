@@ -1,6 +1,16 @@
 /* link.c: links as ovn sees them: parse RTM_NEWLINK (with the vxlan and
- * bridge details ensure compares), and the get / delete / set-up requests
- * every other file builds on.
+ * bridge details ensure compares), and the get / delete / set-up / IPv6-off
+ * requests every other file builds on.
+ *
+ * IPv6 off means address generation mode "none": the link keeps its IPv6
+ * stack (so addresses can still be added by hand) but makes no link-local
+ * address when it comes up, hence no DAD, no MLD reports and no router
+ * solicitations of its own. It only matters before the link first comes up
+ * (turning it off later leaves the link-local address in place), and the
+ * kernel refuses IFLA_AF_SPEC in the request that creates a link
+ * (-EAFNOSUPPORT, seen on 6.18). So the order is always: create down, IPv6
+ * off, up: three messages of one batch, one round trip, and an order that
+ * does not hang on how the kernel sequences the attributes of one request.
  *
  * Does not: create links (network.c makes vx-/br-, endpoint.c the veths).
  */
@@ -23,6 +33,7 @@ static const struct nl_want link_want[IFLA_MAX + 1] = {
 	/* any length: tunnels carry 4 or 16 bytes, checked where used */
 	[IFLA_ADDRESS]		= { MNL_TYPE_BINARY },
 	[IFLA_LINKINFO]		= { MNL_TYPE_NESTED },
+	[IFLA_AF_SPEC]		= { MNL_TYPE_NESTED },
 };
 
 static const struct nl_want info_want[IFLA_INFO_MAX + 1] = {
@@ -44,6 +55,16 @@ static const struct nl_want vxlan_want[IFLA_VXLAN_MAX + 1] = {
 static const struct nl_want bridge_want[IFLA_BR_MAX + 1] = {
 	[IFLA_BR_FORWARD_DELAY]	= { MNL_TYPE_U32 },
 	[IFLA_BR_STP_STATE]	= { MNL_TYPE_U32 },
+	[IFLA_BR_MCAST_SNOOPING] = { MNL_TYPE_U8 },
+};
+
+/* IFLA_AF_SPEC holds one nest per address family, typed by AF_*. */
+static const struct nl_want af_want[AF_INET6 + 1] = {
+	[AF_INET6]		= { MNL_TYPE_NESTED },
+};
+
+static const struct nl_want inet6_want[IFLA_INET6_MAX + 1] = {
+	[IFLA_INET6_ADDR_GEN_MODE] = { MNL_TYPE_U8 },
 };
 
 static int lnk_parse_vxlan(const struct nlattr *data, struct dp_lnk *l)
@@ -81,6 +102,25 @@ static int lnk_parse_bridge(const struct nlattr *data, struct dp_lnk *l)
 		l->stp_state = mnl_attr_get_u32(tb[IFLA_BR_STP_STATE]);
 	if (tb[IFLA_BR_FORWARD_DELAY])
 		l->fwd_delay = mnl_attr_get_u32(tb[IFLA_BR_FORWARD_DELAY]);
+	if (tb[IFLA_BR_MCAST_SNOOPING])
+		l->mcast_snooping = mnl_attr_get_u8(tb[IFLA_BR_MCAST_SNOOPING]);
+	return 0;
+}
+
+/* The IPv6 address generation mode; absent when the link has no IPv6 at
+ * all (MTU below 1280, or IPv6 disabled). */
+static int lnk_parse_af(const struct nlattr *spec, struct dp_lnk *l)
+{
+	const struct nlattr *tb[AF_INET6 + 1], *tb6[IFLA_INET6_MAX + 1];
+
+	if (nl_parse_nested(spec, af_want, AF_INET6, tb))
+		return -EINVAL;
+	if (!tb[AF_INET6])
+		return 0;
+	if (nl_parse_nested(tb[AF_INET6], inet6_want, IFLA_INET6_MAX, tb6))
+		return -EINVAL;
+	if (tb6[IFLA_INET6_ADDR_GEN_MODE])
+		l->v6_gen_mode = mnl_attr_get_u8(tb6[IFLA_INET6_ADDR_GEN_MODE]);
 	return 0;
 }
 
@@ -112,6 +152,7 @@ int lnk_parse(const struct nlmsghdr *nlh, struct dp_lnk *l)
 	l->link_nsid = -1;
 	l->learning = l->proxy = -1;
 	l->stp_state = l->fwd_delay = -1;
+	l->mcast_snooping = l->v6_gen_mode = -1;
 	if (nlh->nlmsg_type != RTM_NEWLINK ||
 	    nl_parse(nlh, sizeof(*ifm), link_want, IFLA_MAX, tb) || !tb[IFLA_IFNAME])
 		return -EINVAL;
@@ -131,6 +172,8 @@ int lnk_parse(const struct nlmsghdr *nlh, struct dp_lnk *l)
 		memcpy(l->mac.b, mnl_attr_get_payload(tb[IFLA_ADDRESS]), 6);
 	}
 	if (tb[IFLA_LINKINFO] && lnk_parse_info(tb[IFLA_LINKINFO], l))
+		return -EINVAL;
+	if (tb[IFLA_AF_SPEC] && lnk_parse_af(tb[IFLA_AF_SPEC], l))
 		return -EINVAL;
 	/* Set last: ifindex != 0 is what tells callers "found and valid". */
 	l->ifindex = ifm->ifi_index;
@@ -198,6 +241,26 @@ void lnk_up_msg(struct nl_batch *b, int ifindex, const char *name, uint32_t mtu)
 		nl_put_str(b, IFLA_IFNAME, name);
 	if (mtu)
 		nl_put_u32(b, IFLA_MTU, mtu);
+}
+
+void lnk_v6_off_msg(struct nl_batch *b, int ifindex, const char *name)
+{
+	struct nlattr *spec, *in6;
+	struct ifinfomsg *ifm;
+
+	ifm = nl_msg(b, RTM_NEWLINK, 0, sizeof(*ifm), 0, NULL, NULL, "set %s IPv6 off",
+		     name ? name : "link");
+	if (!ifm)
+		return;
+	ifm->ifi_family = AF_UNSPEC;
+	ifm->ifi_index = ifindex;
+	if (!ifindex && name)
+		nl_put_str(b, IFLA_IFNAME, name);
+	spec = nl_nest_start(b, IFLA_AF_SPEC);
+	in6 = nl_nest_start(b, AF_INET6);
+	nl_put_u8(b, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+	nl_nest_end(b, in6);
+	nl_nest_end(b, spec);
 }
 
 struct lnk_vec {

@@ -22,6 +22,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
@@ -38,6 +39,7 @@
 #include <unistd.h>
 
 #include "dp_int.h"
+#include "util.h"
 
 #define VNI 4097
 #define MTU 1350
@@ -206,6 +208,54 @@ static int addrs_of(struct nl_sock *sk, int ifindex, char out[][OVN_PREFIX_STRLE
 			memcpy(out[j - 1], t, sizeof(t));
 		}
 	return k;
+}
+
+/* IPv6 addresses of ifindex, any scope, with the IFA_F_* flags the kernel
+ * reports (IFA_FLAGS when present: it carries the bits past 8). */
+struct a6 {
+	struct ovn_prefix p;
+	uint32_t flags;
+};
+
+struct a6s {
+	int ifindex, n, max;
+	struct a6 *v;
+};
+
+static const struct nl_want a6_want[IFA_MAX + 1] = {
+	[IFA_ADDRESS] = { MNL_TYPE_BINARY, 16 },
+	[IFA_FLAGS] = { MNL_TYPE_U32 },
+};
+
+static int a6_collect(const struct nlmsghdr *nlh, void *arg)
+{
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *tb[IFA_MAX + 1];
+	struct a6s *s = arg;
+	struct a6 *a;
+
+	if (nl_parse(nlh, sizeof(*ifa), a6_want, IFA_MAX, tb) || ifa->ifa_family != AF_INET6 ||
+	    (int)ifa->ifa_index != s->ifindex || !tb[IFA_ADDRESS])
+		return 0;
+	if (s->n++ >= s->max)
+		return 0;
+	a = &s->v[s->n - 1];
+	memset(a, 0, sizeof(*a));
+	a->p.ip.family = AF_INET6;
+	a->p.len = ifa->ifa_prefixlen;
+	memcpy(a->p.ip.b, mnl_attr_get_payload(tb[IFA_ADDRESS]), 16);
+	a->flags = tb[IFA_FLAGS] ? mnl_attr_get_u32(tb[IFA_FLAGS]) : ifa->ifa_flags;
+	return 0;
+}
+
+/* How many IPv6 addresses ifindex has (the first max of them in out). */
+static int v6_addrs(struct nl_sock *sk, int ifindex, struct a6 *out, int max)
+{
+	struct ifaddrmsg ifa = { .ifa_family = AF_INET6, .ifa_index = ifindex };
+	struct a6s s = { .ifindex = ifindex, .max = max, .v = out };
+
+	OK(nl_dump(sk, RTM_GETADDR, &ifa, sizeof(ifa), a6_collect, NULL, &s, &E));
+	return s.n;
 }
 
 struct rts {
@@ -412,6 +462,7 @@ static void check_network(const struct dp_network *n)
 	assert_int_equal(vx.learning, 0);
 	assert_int_equal(vx.proxy, 1);
 	assert_false(vx.has_group);
+	assert_int_equal(vx.v6_gen_mode, IN6_ADDR_GEN_MODE_NONE);
 	assert_int_equal(vx.master, br.ifindex);
 	assert_int_equal(vx.mtu, n->mtu);
 	assert_true(vx.flags & IFF_UP);
@@ -421,7 +472,9 @@ static void check_network(const struct dp_network *n)
 	assert_int_equal(br.mtu, n->mtu);
 	assert_int_equal(br.stp_state, 0);
 	assert_int_equal(br.fwd_delay, 0);
+	assert_int_equal(br.mcast_snooping, 0);
 	assert_true(br.flags & IFF_UP);
+	assert_int_equal(v6_addrs(&hs, vx.ifindex, NULL, 0), 0);
 }
 
 static void test_network_ensure(void **state)
@@ -589,6 +642,41 @@ static void test_underlay_mtu(void **state)
 
 /* ---- endpoints ----------------------------------------------------------- */
 
+/* Only what ovn asked for: with IPv6 addresses, exactly the EUI-64
+ * link-local of the MAC and those, none tentative; with none, no IPv6 at
+ * all. Either way the kernel's own address generation is off. */
+static void check_container_v6(struct nl_sock *cs, const struct dp_endpoint *ep,
+			       const struct dp_lnk *l)
+{
+	struct a6 a[8];
+	struct ovn_prefix ll = pfx_of("fe80::/64");
+	int n, n6 = 0, found = 0;
+
+	ll.ip.b[8] = ep->mac.b[0] ^ 0x02;
+	ll.ip.b[9] = ep->mac.b[1];
+	ll.ip.b[10] = ep->mac.b[2];
+	ll.ip.b[11] = 0xff;
+	ll.ip.b[12] = 0xfe;
+	memcpy(ll.ip.b + 13, ep->mac.b + 3, 3);
+	for (int i = 0; i < ep->n_addrs; i++)
+		n6 += ep->addrs[i].ip.family == AF_INET6;
+	assert_int_equal(l->v6_gen_mode, IN6_ADDR_GEN_MODE_NONE);
+	n = v6_addrs(cs, l->ifindex, a, 8);
+	assert_int_equal(n, n6 ? n6 + 1 : 0);
+	for (int i = 0; i < n && i < 8; i++) {
+		assert_false(a[i].flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED));
+		if (a[i].p.len == 64 && ovn_ip_equal(&a[i].p.ip, &ll.ip))
+			found |= 1;
+		for (int k = 0; k < ep->n_addrs; k++) {
+			if (a[i].p.len == ep->addrs[k].len &&
+			    ovn_ip_equal(&a[i].p.ip, &ep->addrs[k].ip))
+				found |= 2;
+		}
+	}
+	if (n6)
+		assert_int_equal(found, 3);
+}
+
 /* The container end as asked: name, MAC, MTU, up, addresses, routes. */
 static void check_container(int netns, const struct dp_endpoint *ep)
 {
@@ -618,6 +706,7 @@ static void check_container(int netns, const struct dp_endpoint *ep)
 	assert_int_equal(r.n, 1);
 	assert_true(ovn_ip_equal(&r.v[0].gw, &ep->gw6));
 	assert_int_equal(r.v[0].oif, l.ifindex);
+	check_container_v6(&cs, ep, &l);
 	nl_close(&cs);
 }
 
@@ -631,6 +720,8 @@ static void check_host_end(const struct dp_endpoint *ep, struct dp_lnk *h)
 	assert_int_equal(h->master, br.ifindex);
 	assert_int_equal(h->mtu, ep->mtu);
 	assert_true(h->flags & IFF_UP);
+	assert_int_equal(h->v6_gen_mode, IN6_ADDR_GEN_MODE_NONE);
+	assert_int_equal(v6_addrs(&hs, h->ifindex, NULL, 0), 0);
 }
 
 static void test_attach(void **state)
@@ -702,6 +793,28 @@ static void test_attach(void **state)
 	nl_close(&cs);
 	close(c1);
 	OK(dp_network_remove(dp, VNI, &E));
+}
+
+/* The link-local address ovn writes: RFC 4291 appendix A, by table. */
+static void test_ll_of_mac(void **state)
+{
+	static const struct {
+		const char *mac, *ll;
+	} v[] = {
+		{ "02:42:c6:13:01:02", "fe80::42:c6ff:fe13:102/64" },
+		{ "00:00:00:00:00:01", "fe80::200:ff:fe00:1/64" },
+		{ "fe:ff:ff:ff:ff:ff", "fe80::fcff:ffff:feff:ffff/64" },
+		{ "02:00:00:00:00:00", "fe80::ff:fe00:0/64" },
+	};
+	char buf[OVN_PREFIX_STRLEN];
+	struct ovn_prefix p;
+
+	for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
+		struct ovn_mac m = mac_of(v[i].mac);
+
+		addr_ll_of_mac(&p, &m);
+		assert_string_equal(ovn_prefix_str(&p, buf), v[i].ll);
+	}
 }
 
 static void test_attach_bad_netns(void **state)
@@ -842,6 +955,41 @@ static void test_traffic(void **state)
 	udp_check(c2, c1, &a.addrs[1].ip);
 	udp_check(c1, -1, &n.gateways[0].ip);
 	udp_check(c2, -1, &n.gateways[1].ip);
+	OK(dp_network_remove(dp, VNI, &E));
+	close(c1);
+	close(c2);
+}
+
+/* IPv4 only: the container end has no IPv6 address at all, not even a
+ * link-local one, and IPv4 still flows to a neighbour and the gateway. */
+static void test_attach_v4only(void **state)
+{
+	struct dp_endpoint a, b;
+	struct dp_network n;
+	struct nl_sock cs;
+	struct dp_lnk l, h;
+	int c1, c2;
+
+	NEED_ROOT();
+	net_init(&n, VNI);
+	OK(dp_network_ensure(dp, &n, &E));
+	c1 = netns_new();
+	c2 = netns_new();
+	ep_init(&a, "ve-v4a", 20);
+	ep_init(&b, "ve-v4b", 21);
+	a.n_addrs = b.n_addrs = 1;
+	a.gw6.family = b.gw6.family = 0;
+	OK(dp_endpoint_attach(dp, c1, &a, &E));
+	OK(dp_endpoint_attach(dp, c2, &b, &E));
+	check_host_end(&a, &h);
+	OK(ns_nl_open(c1, &cs, &E));
+	assert_true(link_get(&cs, a.ifname, &l));
+	assert_true(l.flags & IFF_UP);
+	check_container_v6(&cs, &a, &l);
+	assert_int_equal(v6_addrs(&cs, l.ifindex, NULL, 0), 0);
+	nl_close(&cs);
+	udp_check(c1, c2, &b.addrs[0].ip);
+	udp_check(c2, -1, &n.gateways[0].ip);
 	OK(dp_network_remove(dp, VNI, &E));
 	close(c1);
 	close(c2);
@@ -1198,8 +1346,10 @@ int main(void)
 		cmocka_unit_test(test_network_ensure),
 		cmocka_unit_test(test_underlay_mtu),
 		cmocka_unit_test(test_attach),
+		cmocka_unit_test(test_ll_of_mac),
 		cmocka_unit_test(test_attach_bad_netns),
 		cmocka_unit_test(test_traffic),
+		cmocka_unit_test(test_attach_v4only),
 		cmocka_unit_test(test_traffic_vxlan),
 		cmocka_unit_test(test_peers),
 		cmocka_unit_test(test_link_dump_and_remove),
