@@ -97,6 +97,24 @@ int dp_peer_del(struct dp *dp, uint32_t vni, const struct dp_peer *p, struct ovn
 int dp_flood_add(struct dp *dp, uint32_t vni, const struct ovn_ip *vtep, struct ovn_err *err);
 int dp_flood_del(struct dp *dp, uint32_t vni, const struct ovn_ip *vtep, struct ovn_err *err);
 
+/* What vx-<vni> carries for remote endpoints: FDB entries (mac -> vtep; the
+ * all-zero MAC is a flood entry) and permanent neighbour entries (ip -> mac). */
+enum dp_entry_kind { DP_ENTRY_FDB, DP_ENTRY_NEIGH };
+
+struct dp_entry {
+	enum dp_entry_kind kind;
+	struct ovn_mac mac;
+	struct ovn_ip ip;		/* NEIGH */
+	struct ovn_ip vtep;		/* FDB */
+};
+
+/* Call fn for each entry on vx-<vni> (none if it does not exist). The dump
+ * is complete before the first call, so fn may delete entries. */
+int dp_entry_dump(struct dp *dp, uint32_t vni, int (*fn)(const struct dp_entry *e, void *arg),
+		  void *arg, struct ovn_err *err);
+/* Delete exactly that entry (absent is fine). */
+int dp_entry_del(struct dp *dp, uint32_t vni, const struct dp_entry *e, struct ovn_err *err);
+
 /* ---- actual state, for reconciliation ----------------------------------- */
 
 enum dp_link_kind { DP_LINK_VXLAN, DP_LINK_BRIDGE, DP_LINK_VETH };

@@ -9,11 +9,14 @@
  * (same MAC, new VTEP, already re-added) a late delete for the old VTEP finds
  * the FDB entry pointing elsewhere and leaves both entries alone.
  *
+ * dp_entry_dump/dp_entry_del let reconcile prune entries that no endpoint
+ * accounts for (a peer removed while the agent was down).
  * Does not: batch whole peer tables (TODO: dp_peers_replace, see nl_int.h).
  */
 #include <errno.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dp_int.h"
@@ -218,5 +221,121 @@ int dp_flood_del(struct dp *dp, uint32_t vni, const struct ovn_ip *vtep, struct 
 		return ret;
 	nl_batch_init(&b, &dp->sk);
 	fdb_msg(&b, RTM_DELNEIGH, 0, vx, &zero_mac, vtep);
+	return nl_batch_run(&b, err);
+}
+
+/* ---- dump, for pruning entries no endpoint accounts for ---------------- */
+
+static const struct nl_want entry_want[NDA_MAX + 1] = {
+	[NDA_DST]	= { MNL_TYPE_BINARY },
+	[NDA_LLADDR]	= { MNL_TYPE_BINARY },
+};
+
+struct entry_walk {
+	int vx;
+	struct dp_entry *v;
+	size_t n, cap;
+	size_t start;		/* first entry of the dump in progress */
+	int ret;
+};
+
+static int ip_of_attr(const struct nlattr *a, struct ovn_ip *ip)
+{
+	size_t len = mnl_attr_get_payload_len(a);
+
+	if (len != 4 && len != 16)
+		return -EBADMSG;
+	memset(ip, 0, sizeof(*ip));
+	ip->family = len == 4 ? AF_INET : AF_INET6;
+	memcpy(ip->b, mnl_attr_get_payload(a), len);
+	return 0;
+}
+
+/* One RTM_NEWNEIGH of a dump: keep vx's own FDB entries (NTF_SELF, with a
+ * destination) and its permanent neighbour entries. */
+static int entry_reply(const struct nlmsghdr *nlh, void *arg)
+{
+	const struct ndmsg *ndm = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *tb[NDA_MAX + 1];
+	struct entry_walk *w = arg;
+	struct dp_entry e = { 0 };
+
+	if (nlh->nlmsg_type != RTM_NEWNEIGH || ndm->ndm_ifindex != w->vx ||
+	    nl_parse(nlh, sizeof(*ndm), entry_want, NDA_MAX, tb))
+		return 0;
+	if (!tb[NDA_LLADDR] || mnl_attr_get_payload_len(tb[NDA_LLADDR]) != sizeof(e.mac.b))
+		return 0;
+	memcpy(e.mac.b, mnl_attr_get_payload(tb[NDA_LLADDR]), sizeof(e.mac.b));
+	if (ndm->ndm_family == AF_BRIDGE) {
+		if (!(ndm->ndm_flags & NTF_SELF) || !tb[NDA_DST] || ip_of_attr(tb[NDA_DST], &e.vtep))
+			return 0;
+		e.kind = DP_ENTRY_FDB;
+	} else {
+		if (!(ndm->ndm_state & NUD_PERMANENT) || !tb[NDA_DST] || ip_of_attr(tb[NDA_DST], &e.ip))
+			return 0;
+		e.kind = DP_ENTRY_NEIGH;
+	}
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 64;
+		struct dp_entry *v = realloc(w->v, cap * sizeof(*v));
+
+		if (!v)
+			return w->ret = -ENOMEM;
+		w->v = v;
+		w->cap = cap;
+	}
+	w->v[w->n++] = e;
+	return 0;
+}
+
+static void entry_reset(void *arg)
+{
+	struct entry_walk *w = arg;
+
+	w->n = w->start;	/* a restarted dump refills only its own part */
+}
+
+int dp_entry_dump(struct dp *dp, uint32_t vni, int (*fn)(const struct dp_entry *e, void *arg),
+		  void *arg, struct ovn_err *err)
+{
+	static const uint8_t families[] = { AF_BRIDGE, AF_UNSPEC };
+	struct entry_walk w = { 0 };
+	int ret;
+
+	ret = vx_index(dp, vni, &w.vx, err);
+	if (ret || !w.vx)
+		return ret;
+	for (size_t i = 0; i < sizeof(families) && !ret; i++) {
+		/* The bridge dump filters by port in the header; a strict
+		 * neighbour dump refuses a header ifindex (it would want
+		 * NDA_IFINDEX), so that one is filtered in entry_reply. */
+		struct ndmsg ndm = { .ndm_family = families[i],
+				     .ndm_ifindex = families[i] == AF_BRIDGE ? w.vx : 0 };
+
+		w.start = w.n;
+		ret = nl_dump(&dp->sk, RTM_GETNEIGH, &ndm, sizeof(ndm), entry_reply, entry_reset,
+			      &w, err);
+		if (!ret)
+			ret = w.ret;
+	}
+	for (size_t i = 0; i < w.n && !ret; i++)
+		ret = fn(&w.v[i], arg);
+	free(w.v);
+	return ret;
+}
+
+int dp_entry_del(struct dp *dp, uint32_t vni, const struct dp_entry *e, struct ovn_err *err)
+{
+	struct nl_batch b;
+	int ret, vx;
+
+	ret = vx_index(dp, vni, &vx, err);
+	if (ret || !vx)
+		return ret;
+	nl_batch_init(&b, &dp->sk);
+	if (e->kind == DP_ENTRY_FDB)
+		fdb_msg(&b, RTM_DELNEIGH, 0, vx, &e->mac, &e->vtep);
+	else
+		neigh_msg(&b, RTM_DELNEIGH, vx, &e->ip, &e->mac);
 	return nl_batch_run(&b, err);
 }

@@ -352,7 +352,15 @@ static void nl_dump_take(struct nl_sock *sk, struct nl_dump_state *st, ssize_t l
 		if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
 			st->intr = true;
 		if (nlh->nlmsg_type == NLMSG_DONE) {
+			/* A dump that failed once started says why in DONE's
+			 * payload (e.g. a strict-mode header the kernel refuses). */
+			int done_err = 0;
+
+			if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(int))
+				memcpy(&done_err, mnl_nlmsg_get_payload(nlh), sizeof(int));
 			st->done = true;
+			if (done_err < 0 && !st->ret)
+				st->ret = done_err;
 			return;
 		}
 		if (nlh->nlmsg_type == NLMSG_ERROR) {

@@ -1229,6 +1229,67 @@ static const struct dp_link *seen_find(const struct seen *s, const char *name)
 	return NULL;
 }
 
+struct entries {
+	int fdb, flood, neigh4, neigh6;
+};
+
+static int count_entry(const struct dp_entry *e, void *arg)
+{
+	static const struct ovn_mac zero;
+	struct entries *c = arg;
+
+	if (e->kind == DP_ENTRY_FDB)
+		!memcmp(e->mac.b, zero.b, 6) ? c->flood++ : c->fdb++;
+	else
+		e->ip.family == AF_INET ? c->neigh4++ : c->neigh6++;
+	return 0;
+}
+
+/* dp_entry_dump reports exactly the peer, flood and neighbour entries of
+ * vx-<vni>, and dp_entry_del removes exactly one. */
+static void test_entry_dump(void **state)
+{
+	struct dp_peer p = { 0 };
+	struct dp_entry d = { 0 };
+	struct ovn_ip v2 = ip_of("198.18.0.2");
+	struct dp_network n;
+	struct entries c = { 0 };
+
+	NEED_ROOT();
+	net_init(&n, VNI);
+	OK(dp_network_ensure(dp, &n, &E));
+	p.mac = mac_of("02:42:c6:13:01:64");
+	p.ip = ip_of("198.19.1.100");
+	p.vtep = v2;
+	OK(dp_peer_add(dp, VNI, &p, &E));
+	p.ip = ip_of("fd00:1::100");
+	OK(dp_peer_add(dp, VNI, &p, &E));
+	OK(dp_flood_add(dp, VNI, &v2, &E));
+	OK(dp_entry_dump(dp, VNI, count_entry, &c, &E));
+	assert_int_equal(c.fdb, 1);
+	assert_int_equal(c.flood, 1);
+	assert_int_equal(c.neigh4, 1);
+	assert_int_equal(c.neigh6, 1);
+	d.kind = DP_ENTRY_NEIGH;
+	d.mac = p.mac;
+	d.ip = ip_of("198.19.1.100");
+	OK(dp_entry_del(dp, VNI, &d, &E));
+	OK(dp_entry_del(dp, VNI, &d, &E));	/* absent is fine */
+	d.kind = DP_ENTRY_FDB;
+	d.vtep = v2;
+	OK(dp_entry_del(dp, VNI, &d, &E));
+	memset(&c, 0, sizeof(c));
+	OK(dp_entry_dump(dp, VNI, count_entry, &c, &E));
+	assert_int_equal(c.fdb, 0);
+	assert_int_equal(c.flood, 1);
+	assert_int_equal(c.neigh4, 0);
+	assert_int_equal(c.neigh6, 1);
+	OK(dp_network_remove(dp, VNI, &E));
+	memset(&c, 0, sizeof(c));
+	OK(dp_entry_dump(dp, VNI, count_entry, &c, &E));	/* no vx-: nothing */
+	assert_int_equal(c.fdb + c.flood + c.neigh4 + c.neigh6, 0);
+}
+
 static void test_link_dump_and_remove(void **state)
 {
 	struct dp_endpoint a, b;
@@ -1352,6 +1413,7 @@ int main(void)
 		cmocka_unit_test(test_attach_v4only),
 		cmocka_unit_test(test_traffic_vxlan),
 		cmocka_unit_test(test_peers),
+		cmocka_unit_test(test_entry_dump),
 		cmocka_unit_test(test_link_dump_and_remove),
 		cmocka_unit_test(test_attach_detach_loop),
 	};
