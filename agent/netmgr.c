@@ -791,10 +791,12 @@ void netmgr_reconcile(struct netmgr *nm)
 		if (n->n_local <= 0)
 			continue;
 		ovn_err_clear(&err);
-		if (net_dp_ensure(nm, n, &err) < 0)
+		if (net_dp_ensure(nm, n, &err) < 0) {
 			log_warn("reconcile: network %s: %s", n->rec.name, err.msg);
-		else
+		} else {
 			peers_sync_net(nm, n);
+			nm->stats.orphans_removed += (uint64_t)peers_prune(nm, n);
+		}
 	}
 	/* 4. vx-/br- of networks without local endpoints here. */
 	for (size_t i = 0; i < ll.n; i++) {

@@ -94,6 +94,9 @@ void peers_add(struct netmgr *nm, struct ep *e);
 void peers_del(struct netmgr *nm, struct ep *e);
 /* All remote endpoints of n (after its devices were created). */
 void peers_sync_net(struct netmgr *nm, struct net *n);
+/* Delete entries on vx- no remote endpoint accounts for (endpoints removed
+ * while this agent was down); returns how many. */
+int peers_prune(struct netmgr *nm, struct net *n);
 
 /* sync.c: follow the store (watch), re-list on gaps. */
 int sync_start(struct netmgr *nm, uint64_t after_rev);

@@ -90,3 +90,66 @@ void peers_sync_net(struct netmgr *nm, struct net *n)
 		if (!e->removing)
 			peers_add(nm, e);
 }
+
+/* An entry on vx- that some remote endpoint (or, for a flood entry, some
+ * remote host with endpoints) of n accounts for. */
+static bool entry_wanted(struct netmgr *nm, struct net *n, const struct dp_entry *d)
+{
+	static const struct ovn_mac zero;
+
+	for (struct ep *e = n->eps; e; e = e->next) {
+		if (!is_remote(nm, e) || e->removing)
+			continue;
+		if (d->kind == DP_ENTRY_FDB) {
+			if (!ovn_ip_equal(&d->vtep, &e->rec.vtep))
+				continue;
+			if (!memcmp(d->mac.b, zero.b, 6) || !memcmp(d->mac.b, e->rec.mac.b, 6))
+				return true;
+		} else if (!memcmp(d->mac.b, e->rec.mac.b, 6) &&
+			   (ovn_ip_equal(&d->ip, &e->rec.ipv4.ip) ||
+			    ovn_ip_equal(&d->ip, &e->rec.ipv6.ip))) {
+			return true;
+		}
+	}
+	return false;
+}
+
+struct prune {
+	struct netmgr *nm;
+	struct net *n;
+	int removed;
+};
+
+static int prune_one(const struct dp_entry *d, void *arg)
+{
+	struct prune *p = arg;
+	struct ovn_err err = { 0 };
+	char a[OVN_IP_STRLEN], m[OVN_MAC_STRLEN];
+
+	if (entry_wanted(p->nm, p->n, d))
+		return 0;
+	if (dp_entry_del(p->nm->dp, p->n->rec.vni, d, &err) < 0) {
+		p->nm->stats.dp_errors++;
+		log_warn("prune on vx-%u: %s", p->n->rec.vni, err.msg);
+		return 0;
+	}
+	p->removed++;
+	log_info("reconcile: removed stale %s %s %s on vx-%u",
+		 d->kind == DP_ENTRY_FDB ? "fdb" : "neighbour", ovn_mac_str(&d->mac, m),
+		 ovn_ip_str(d->kind == DP_ENTRY_FDB ? &d->vtep : &d->ip, a), p->n->rec.vni);
+	return 0;
+}
+
+int peers_prune(struct netmgr *nm, struct net *n)
+{
+	struct prune p = { .nm = nm, .n = n };
+	struct ovn_err err = { 0 };
+
+	if (!n->dp_up)
+		return 0;
+	if (dp_entry_dump(nm->dp, n->rec.vni, prune_one, &p, &err) < 0) {
+		nm->stats.dp_errors++;
+		log_warn("prune on vx-%u: %s", n->rec.vni, err.msg);
+	}
+	return p.removed;
+}
