@@ -211,6 +211,33 @@ static int vxlan_ensure(struct dp *dp, const struct dp_network *n, const struct 
 	return nl_batch_run(&b, err);
 }
 
+/* The bridge must not learn on the vx- port: every remote MAC is already an
+ * FDB entry of the vxlan device, and learned copies on the bridge would
+ * outlive the endpoints they came from. (Same for VxLAN learning, off.) */
+static int vxlan_port_nolearn(struct dp *dp, const char *name, struct ovn_err *err)
+{
+	struct ifinfomsg *ifm;
+	struct nlattr *pi;
+	struct nl_batch b;
+	struct dp_lnk vx;
+	int ret;
+
+	ret = lnk_get(&dp->sk, name, 0, &vx, err);
+	if (ret || !vx.ifindex)
+		return ret;
+	nl_batch_init(&b, &dp->sk);
+	ifm = nl_msg(&b, RTM_SETLINK, 0, sizeof(*ifm), 0, NULL, NULL, "%s: bridge port learning off",
+		     name);
+	if (ifm) {
+		ifm->ifi_family = AF_BRIDGE;
+		ifm->ifi_index = vx.ifindex;
+	}
+	pi = nl_nest_start(&b, IFLA_PROTINFO | NLA_F_NESTED);
+	nl_put_u8(&b, IFLA_BRPORT_LEARNING, 0);
+	nl_nest_end(&b, pi);
+	return nl_batch_run(&b, err);
+}
+
 int dp_network_ensure(struct dp *dp, const struct dp_network *n, struct ovn_err *err)
 {
 	char vxn[IF_NAMESIZE], brn[IF_NAMESIZE];
@@ -231,6 +258,8 @@ int dp_network_ensure(struct dp *dp, const struct dp_network *n, struct ovn_err 
 		ret = bridge_ensure(dp, n, &br, brn, err);
 	if (!ret)
 		ret = vxlan_ensure(dp, n, &vx, vxn, br.ifindex, err);
+	if (!ret)
+		ret = vxlan_port_nolearn(dp, vxn, err);
 	if (!ret)
 		ret = addr_reconcile(&dp->sk, br.ifindex, n->gateways, n->n_gateways, err);
 	return ret;

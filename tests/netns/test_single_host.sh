@@ -98,6 +98,8 @@ test_attach()
 	check_err $? "vx-$vni missing or not nolearning+proxy"
 	ip -n "$H" -d link show "vx-$vni" | grep -q "master br-$vni"
 	check_err $? "vx-$vni not enslaved to br-$vni"
+	bridge -n "$H" -d link show dev "vx-$vni" | grep -q "learning off"
+	check_err $? "the bridge learns on vx-$vni"
 	run_cmd ctl network attach red --netns "$C3" --ifname eth5
 	check_err $? "second network on C3 with --ifname: $RUN_CMD_OUT"
 	ip -n "$C3" link show eth5 >/dev/null 2>&1
