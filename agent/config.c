@@ -22,7 +22,7 @@
  * (a mapping key such as `api:` with no value is an empty mapping), and a
  * key may not contain '.', so every setting has one spelling.
  *
- * TODO: sequences when a key needs one (gossip seeds, DNS upstreams).
+ * TODO: gossip seeds.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +38,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "dnsint.h"
 #include "util.h"
 
 /* A config file is a few hundred bytes; the cap only stops a wrong path
@@ -48,7 +49,7 @@
 #define QUOTE_LEN 64
 #define SOCK_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
-enum ktype { T_MAP, T_STR, T_IP4, T_PREFIX, T_UINT, T_DOUBLE, T_ENUM, T_STRLIST };
+enum ktype { T_MAP, T_STR, T_IP4, T_PREFIX, T_UINT, T_DOUBLE, T_ENUM, T_STRLIST, T_BOOL };
 
 struct key;
 /* Extra rule on a value already parsed into field; fills why on failure. */
@@ -76,6 +77,7 @@ static int check_store_prefix(const struct key *k, const void *field, char *why)
 static int check_mtu(const struct key *k, const void *field, char *why);
 static int check_advertise(const struct key *k, const void *field, char *why);
 static int check_endpoint(const struct key *k, const void *field, char *why);
+static int check_upstream(const struct key *k, const void *field, char *why);
 
 #define F(f) .off = offsetof(struct cfg, f), .size = sizeof(((struct cfg *)0)->f)
 
@@ -109,6 +111,11 @@ static const struct key keys[] = {
 	{ "ipam.size4", T_UINT, F(ipam.size4), .min = 16, .max = 30 },
 	{ "ipam.pool6", T_PREFIX, F(ipam.pool6), .family = AF_INET6, .min = 8, .max = 120 },
 	{ "ipam.size6", T_UINT, F(ipam.size6), .min = 48, .max = 124 },
+	{ .path = "dns", .type = T_MAP },
+	{ "dns.enabled", T_BOOL, F(dns.enabled) },
+	{ "dns.address", T_IP4, F(dns.address), .check = check_advertise },
+	{ "dns.upstreams", T_STRLIST, F(dns.upstreams), .check = check_upstream },
+	{ "dns.ttl", T_UINT, F(dns.ttl), .min = 1, .max = 86400 },
 };
 
 #undef F
@@ -428,6 +435,19 @@ static int parse_enum(const struct key *k, const char *v, void *field, char *why
 	return 0;
 }
 
+/* YAML 1.2 core booleans only: "yes"/"on" stay errors, not surprises. */
+static int parse_bool(const struct key *k, const char *v, void *field, char *why)
+{
+	char q[QUOTE_LEN];
+
+	if (strcmp(v, "true") && strcmp(v, "false")) {
+		snprintf(why, WHY_LEN, "'%s' is not true or false", quote(q, v, strlen(v)));
+		return -EINVAL;
+	}
+	*(bool *)field = v[0] == 't';
+	return 0;
+}
+
 typedef int (*parse_fn)(const struct key *k, const char *v, void *field, char *why);
 
 static const parse_fn parsers[] = {
@@ -437,6 +457,7 @@ static const parse_fn parsers[] = {
 	[T_UINT] = parse_uint,
 	[T_DOUBLE] = parse_double,
 	[T_ENUM] = parse_enum,
+	[T_BOOL] = parse_bool,
 };
 
 /* ---- per-key rules on parsed values ---- */
@@ -451,6 +472,17 @@ static int check_endpoint(const struct key *k, const void *field, char *why)
 		if (!strncmp(v, schemes[i], strlen(schemes[i])) && v[strlen(schemes[i])])
 			return 0;
 	snprintf(why, WHY_LEN, "'%.64s' is not a redis://HOST:PORT or http(s)://HOST:PORT URL", v);
+	return -EINVAL;
+}
+
+/* One DNS upstream (a T_STRLIST item): "IP" or "IP:PORT" ("[IPv6]:PORT"). */
+static int check_upstream(const struct key *k, const void *field, char *why)
+{
+	struct sockaddr_storage ss;
+
+	if (dnsint_addr_parse(field, &ss) == 0)
+		return 0;
+	snprintf(why, WHY_LEN, "'%.64s' is not IP, IPv4:PORT or [IPv6]:PORT", (const char *)field);
 	return -EINVAL;
 }
 
@@ -953,4 +985,7 @@ void cfg_defaults(struct cfg *c)
 	c->ipam.size4 = 24;
 	ovn_prefix_parse(&c->ipam.pool6, "fd6f:766e::/48", true);
 	c->ipam.size6 = 64;
+	c->dns.enabled = true;
+	ovn_ip_parse(&c->dns.address, "127.0.0.11");
+	c->dns.ttl = 10;
 }

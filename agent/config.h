@@ -48,6 +48,12 @@ struct cfg {
 		struct ovn_prefix pool6;	/* default fd6f:766e::/48 */
 		uint8_t size6;			/* default 64 */
 	} ipam;
+	struct {			/* embedded DNS for containers (agent/dnsint.c) */
+		bool enabled;			/* default true */
+		struct ovn_ip address;		/* default 127.0.0.11, in each container */
+		struct cfg_strlist upstreams;	/* "IP" or "IP:PORT"; [] = /etc/resolv.conf */
+		uint32_t ttl;			/* seconds, default 10 */
+	} dns;
 };
 
 /* Fill every field with its default (node from gethostname). */

@@ -1,12 +1,14 @@
 /* metrics.c: GET /metrics in the Prometheus text format (0.0.4): gauges of
  * what netmgr holds, counters and histograms from struct nm_stats, and the
  * process's resident memory. Rendered into one buffer per request; a few KB.
- * TODO: gossip and DNS series once those exist; an optional TCP listener. */
+ * TODO: gossip series once they exist; an optional TCP listener. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns.h"
+#include "dnsint.h"
 #include "metrics.h"
 #include "netmgr_int.h"
 
@@ -141,6 +143,25 @@ static void counters(struct buf *b, const struct nm_stats *s)
 	hist(b, "ovn_store_txn_duration_seconds", "Store transaction round trips.", &s->store_txn);
 }
 
+/* The embedded DNS server's counters (dnsint.c); nothing when it is off. */
+static void dns_series(struct buf *b, const struct dns_counters *c)
+{
+	static const char *const rc[] = { "noerror", "formerr", "servfail", "nxdomain",
+					  "notimp", "refused" };
+
+	if (!c)
+		return;
+	counter(b, "ovn_dns_queries_total", "DNS queries received (UDP and TCP).", c->queries);
+	metric(b, "ovn_dns_responses_total", "counter", "DNS replies sent, by rcode.");
+	for (size_t i = 0; i < sizeof(rc) / sizeof(rc[0]); i++)
+		put(b, "ovn_dns_responses_total{rcode=\"%s\"} %llu\n", rc[i],
+		    (unsigned long long)c->rcode[i]);
+	counter(b, "ovn_dns_forwarded_total", "DNS queries forwarded upstream.", c->forwarded);
+	counter(b, "ovn_dns_upstream_timeouts_total", "Upstream attempts that timed out.",
+		c->upstream_timeouts);
+	counter(b, "ovn_dns_malformed_total", "DNS queries dropped unanswered.", c->malformed);
+}
+
 void metrics_get(struct http_req *req, void *arg)
 {
 	struct netmgr *nm = arg;
@@ -153,6 +174,7 @@ void metrics_get(struct http_req *req, void *arg)
 	b.p[0] = '\0';
 	gauges(&b, nm);
 	counters(&b, &nm->stats);
+	dns_series(&b, dnsint_counters(nm));
 	if (b.oom)
 		http_reply(req, 500, NULL, "{\"error\":\"out of memory\"}", 25);
 	else

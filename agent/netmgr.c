@@ -30,6 +30,7 @@
 
 #include <signal.h>
 
+#include "dnsint.h"
 #include "ipam.h"
 #include "log.h"
 #include "netmgr.h"
@@ -326,11 +327,13 @@ struct net *net_add(struct netmgr *nm, struct nm_network *rec)
 			ipam_pool_seed(&n->pools[i], node_hash(nm->cfg->node));
 	n->next = nm->nets;
 	nm->nets = n;
+	dnsint_net_added(nm, n);
 	return n;
 }
 
 void net_unlink(struct netmgr *nm, struct net *n)
 {
+	dnsint_net_removed(nm, n);
 	for (struct net **pp = &nm->nets; *pp; pp = &(*pp)->next)
 		if (*pp == n) {
 			*pp = n->next;
@@ -367,14 +370,16 @@ struct ep *ep_add(struct netmgr *nm, struct net *n, struct nm_endpoint *rec)
 	e->next = n->eps;
 	n->eps = e;
 	n->n_local += e->local;
+	dnsint_ep_added(nm, e);
 	return e;
 }
 
 /* Unlink, release addresses, free. */
-void ep_drop(struct ep *e)
+void ep_drop(struct netmgr *nm, struct ep *e)
 {
 	struct net *n = e->net;
 
+	dnsint_ep_removed(nm, e);
 	for (struct ep **pp = &n->eps; *pp; pp = &(*pp)->next)
 		if (*pp == e) {
 			*pp = e->next;
@@ -593,6 +598,7 @@ int netmgr_new(struct netmgr **out, uv_loop_t *loop, const struct cfg *cfg, stru
 	       struct dp *dp, uint32_t mtu, struct ovn_err *err)
 {
 	struct netmgr *nm = calloc(1, sizeof(*nm));
+	struct ovn_err dns_err = { 0 };
 
 	if (!nm)
 		return ovn_err_set(err, -ENOMEM, "out of memory");
@@ -610,6 +616,8 @@ int netmgr_new(struct netmgr **out, uv_loop_t *loop, const struct cfg *cfg, stru
 	nm->cluster = strcmp(cfg->store.backend, "embedded") != 0;
 	uv_timer_init(loop, nm->timer);
 	nm->timer->data = nm;
+	if (dnsint_new(&nm->dns, loop, cfg, &dns_err) < 0)
+		log_warn("%s: containers get no embedded DNS", dns_err.msg);
 	*out = nm;
 	return 0;
 }
@@ -641,6 +649,7 @@ void netmgr_free(struct netmgr *nm)
 		return;
 	sync_stop(nm);
 	uv_close((uv_handle_t *)nm->timer, timer_closed);
+	dnsint_free(TAKE_PTR(nm->dns));	/* closes on the loop; files stay */
 	for (n = nm->nets; n; n = next) {
 		next = n->next;
 		net_free(n);
@@ -715,7 +724,7 @@ void ep_forget(struct netmgr *nm, struct ep *e, const char *why)
 	free(id);
 	for (size_t i = 0; i < tmp.n_ops; i++)
 		free(tmp.keys[i]);
-	ep_drop(e);
+	ep_drop(nm, e);
 }
 
 /* Make one local endpoint's kernel state exist, or forget it if its
@@ -759,6 +768,7 @@ void netmgr_reconcile(struct netmgr *nm)
 	struct ep *e, *next;
 
 	nm->stats.reconcile_runs++;
+	dnsint_reconcile(nm);	/* first: may forget endpoints its sockets kept alive */
 	if (dp_link_dump(nm->dp, collect_link, &ll, &err) < 0) {
 		log_warn("reconcile: listing links: %s", err.msg);
 		free(ll.v);
@@ -1186,7 +1196,7 @@ void ep_kernel_remove(struct netmgr *nm, struct ep *e)
 	if (!local)
 		peers_del(nm, e);
 	log_info("endpoint %s detached from %s", e->rec.id, n->rec.name);
-	ep_drop(e);
+	ep_drop(nm, e);
 	if (local)
 		net_dp_release(nm, n);
 }
@@ -1245,6 +1255,17 @@ static bool name_taken(const struct net *n, const char *name)
 	return false;
 }
 
+/* Aliases may be shared (DNS answers every endpoint holding one, round
+ * robin, for simple load spreading as with Docker's network aliases), but
+ * an alias never shadows another endpoint's own name. */
+static bool alias_clashes(const struct net *n, const char *alias)
+{
+	for (const struct ep *e = n->eps; e; e = e->next)
+		if (!strcasecmp(e->rec.name, alias))
+			return true;
+	return false;
+}
+
 /* Check the request against the network and fill e->rec (addresses reserved). */
 static int attach_build(struct netmgr *nm, struct net *n, struct nm_attach_spec *s, int fd,
 			const char *path, struct ep *e, struct ovn_err *err)
@@ -1258,9 +1279,9 @@ static int attach_build(struct netmgr *nm, struct net *n, struct nm_attach_spec 
 		return ovn_err_set(err, -EEXIST, "name %s is already used on network %s",
 				   s->name, n->rec.name);
 	json_array_foreach(s->aliases, i, a)
-		if (name_taken(n, json_string_value(a)))
-			return ovn_err_set(err, -EEXIST, "alias %s is already used on network %s",
-					   json_string_value(a), n->rec.name);
+		if (alias_clashes(n, json_string_value(a)))
+			return ovn_err_set(err, -EEXIST, "alias %s is the name of another endpoint on "
+					   "network %s", json_string_value(a), n->rec.name);
 	if ((rc = netns_id_of(fd, r->netns_id, sizeof(r->netns_id))) < 0)
 		return ovn_err_set(err, rc, "namespace %s: %s", path, strerror(-rc));
 	for (struct ep *o = n->eps; o; o = o->next)
@@ -1375,7 +1396,7 @@ static void attached(const struct kv_result *res, void *arg)
 		 * timeout or a dropped connection the write may still land. */
 		if (res->status != -ECANCELED)
 			aborted_add(op->nm, e->rec.id);
-		ep_drop(e);
+		ep_drop(op->nm, e);
 		net_dp_release(op->nm, n);
 		if (res->status == -ECANCELED)
 			return op_fail(op, -EEXIST, "the address was taken by another agent at the "
@@ -1384,6 +1405,7 @@ static void attached(const struct kv_result *res, void *arg)
 		return op_store_fail(op, res);
 	}
 	crash_point("attach-store");
+	dnsint_ep_added(op->nm, e);	/* committed: now its names exist */
 	op->result = model_endpoint_to_json(&e->rec);
 	log_info("endpoint %s attached to %s name=%s if=%s", e->rec.id, e->net->rec.name,
 		 e->rec.name, e->rec.ifname);
@@ -1480,7 +1502,7 @@ void netmgr_attach(struct netmgr *nm, const char *net, const json_t *req, netmgr
 		struct ovn_err e2 = { 0 };
 
 		dp_endpoint_detach(nm->dp, e->rec.host_ifname, &e2);
-		ep_drop(e);
+		ep_drop(nm, e);
 		net_dp_release(nm, n);
 		goto fail;
 	}

@@ -57,6 +57,7 @@ struct netmgr {
 	void *start_arg;
 	uint64_t load_rev;	/* store revision of the first listing */
 	struct kv_watch *watch;
+	struct dnsint *dns;	/* NULL: DNS disabled (dnsint.h) */
 	bool resyncing;		/* a re-list after a watch gap is running */
 	bool cluster;		/* shared store: other agents write too */
 #define NM_ABORTED 64
@@ -76,7 +77,7 @@ void net_free(struct net *n);
 /* Takes ownership of rec's members; reserves its addresses. */
 struct ep *ep_add(struct netmgr *nm, struct net *n, struct nm_endpoint *rec);
 /* Unlink, release addresses, free. */
-void ep_drop(struct ep *e);
+void ep_drop(struct netmgr *nm, struct ep *e);
 /* Devices of n exist and carry every remote peer (idempotent). */
 int net_dp_ensure(struct netmgr *nm, struct net *n, struct ovn_err *err);
 void net_dp_release(struct netmgr *nm, struct net *n);

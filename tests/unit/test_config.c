@@ -69,6 +69,10 @@ static void chk_defaults(const struct cfg *c)
 	assert_int_equal(c->ipam.size4, 24);
 	assert_prefix(&c->ipam.pool6, "fd6f:766e::/48");
 	assert_int_equal(c->ipam.size6, 64);
+	assert_true(c->dns.enabled);
+	assert_ip(&c->dns.address, "127.0.0.11");
+	assert_int_equal(c->dns.upstreams.n, 0);
+	assert_int_equal(c->dns.ttl, 10);
 }
 
 static void chk_all(const struct cfg *c)
@@ -125,6 +129,22 @@ static void chk_level_error(const struct cfg *c) { assert_int_equal(c->log.level
 static void chk_level_warn(const struct cfg *c) { assert_int_equal(c->log.level, LOG_LVL_WARN); }
 static void chk_etcd(const struct cfg *c) { assert_string_equal(c->store.backend, "etcd"); }
 static void chk_consul(const struct cfg *c) { assert_string_equal(c->store.backend, "consul"); }
+
+static void chk_dns(const struct cfg *c)
+{
+	assert_false(c->dns.enabled);
+	assert_ip(&c->dns.address, "127.0.0.53");
+	assert_int_equal(c->dns.upstreams.n, 3);
+	assert_string_equal(c->dns.upstreams.v[0], "198.18.0.253");
+	assert_string_equal(c->dns.upstreams.v[1], "198.18.0.252:5353");
+	assert_string_equal(c->dns.upstreams.v[2], "[fd00::1]:53");
+	assert_int_equal(c->dns.ttl, 30);
+}
+static void chk_dns_v6(const struct cfg *c)
+{
+	assert_int_equal(c->dns.upstreams.n, 1);
+	assert_string_equal(c->dns.upstreams.v[0], "fd00::53");
+}
 
 static void chk_small_pools(const struct cfg *c)
 {
@@ -212,6 +232,23 @@ static const struct vec vecs[] = {
 	{ "store:\n  backend: consul\n  endpoints: [http://198.18.0.254:8500]\n", NULL, chk_consul },
 	{ "ipam: {pool4: 198.19.0.0/28, size4: 30, pool6: 'fd00::/120', size6: 124}\n", NULL,
 	  chk_small_pools },
+
+	/* dns */
+	{ "dns:\n  enabled: false\n  address: 127.0.0.53\n  upstreams:\n    - 198.18.0.253\n"
+	  "    - 198.18.0.252:5353\n    - \"[fd00::1]:53\"\n  ttl: 30\n", NULL, chk_dns },
+	{ "dns: {upstreams: \"fd00::53\"}\n", NULL, chk_dns_v6 },
+	{ "dns: {upstreams: []}\n", NULL, chk_defaults },
+	{ "dns: {enabled: yes}\n", "test.yaml:1: dns.enabled: 'yes' is not true or false", NULL },
+	{ "dns: {address: 0.0.0.0}\n", "test.yaml:1: dns.address: '0.0.0.0' is not a unicast", NULL },
+	{ "dns: {address: fd00::1}\n", "test.yaml:1: dns.address: 'fd00::1' is not an IPv4", NULL },
+	{ "dns:\n  upstreams: [198.18.0.253:0]\n",
+	  "test.yaml:2: dns.upstreams: '198.18.0.253:0' is not IP, IPv4:PORT or [IPv6]:PORT", NULL },
+	{ "dns: {upstreams: [resolver.example]}\n", "dns.upstreams: 'resolver.example' is not IP",
+	  NULL },
+	{ "dns: {upstreams: [\"[fd00::1\"]}\n", "dns.upstreams: '[fd00::1' is not IP", NULL },
+	{ "dns: {upstreams: [\"1.2.3.4:53x\"]}\n", "dns.upstreams: '1.2.3.4:53x' is not IP", NULL },
+	{ "dns: {ttl: 0}\n", "test.yaml:1: dns.ttl: '0' is out of range 1-86400", NULL },
+	{ "dns: {tll: 5}\n", "test.yaml:1: dns.tll: unknown key, did you mean 'ttl'?", NULL },
 
 	/* addresses */
 	{ "advertise: 1.2.3\n", "test.yaml:1: advertise: '1.2.3' is not an IPv4 address", NULL },
