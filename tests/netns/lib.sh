@@ -530,6 +530,8 @@ cleanup_ns()
 			wait "$pid" 2>/dev/null
 		done
 		ip netns delete "$ns" &>/dev/null
+		# resolv.conf the agent wrote for the namespace (ip netns exec reads it)
+		rm -rf "/etc/netns/${ns:?}"
 		if ! busywait "$BUSYWAIT_MS" _ns_absent "$ns"; then
 			echo "cleanup_ns: namespace $ns is still there" >&2
 			ret=1
@@ -725,7 +727,7 @@ agent_config_write()
 	done
 	adv=$(host_underlay_ip "$ns")
 	{
-		for key in node advertise run_dir api store ipam log; do
+		for key in node advertise run_dir api store ipam log dns; do
 			[[ -n ${over[$key]:-} ]] && continue
 			case $key in
 			node) echo "node: $name" ;;
@@ -735,6 +737,9 @@ agent_config_write()
 			store) printf 'store:\n  path: %s\n' "$dir/store" ;;
 			ipam) printf 'ipam:\n  pool4: 198.19.0.0/16\n  pool6: fd00:198:19::/48\n' ;;
 			log) printf 'log:\n  level: debug\n' ;;
+			# Never the machine's real resolvers: an address on the test
+			# underlay that nothing answers (scenarios testing DNS set their own).
+			dns) printf 'dns:\n  upstreams: [ "198.18.255.254" ]\n' ;;
 			esac
 		done
 		for line in "$@"; do

@@ -190,6 +190,7 @@ test_bad_cli()
 	expect_rc 1 "reserved" network attach red --netns "$C4" --ip 198.19.1.1
 	expect_rc 1 "already used" network attach red --netns "$C4" --name api
 	expect_rc 1 "already used" network attach red --netns "$C4" --name a1
+	expect_rc 1 "name of another endpoint" network attach red --netns "$C4" --alias api
 	expect_rc 1 "already attached" network attach red --netns "$C1"
 	expect_rc 2 "mac" network attach red --netns "$C4" --mac zz:zz
 	expect_rc 2 "mac" network attach red --netns "$C4" --mac 01:00:5e:00:00:01
