@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,6 +251,9 @@ static int agent_init(struct agent *a)
 		log_error("netlink: %s", err.msg);
 		return -1;
 	}
+	if (!a->cfg.advertise.family)
+		log_warn("advertise is not set: networks work on this host only; set advertise "
+			 "to this host's underlay address for a cluster");
 	mtu = pick_mtu(a);
 	if (kv_open(&a->kv, a->loop, &kc, &err) < 0) {
 		log_error("store: %s", err.msg);
@@ -297,6 +301,9 @@ int main(int argc, char **argv)
 	if (check)
 		return 0;
 	log_init(a.cfg.log.level);
+	/* One malloc arena: the core is one thread; the helper threads (thread
+	 * pool, namespace sockets) would otherwise each keep an arena alive. */
+	mallopt(M_ARENA_MAX, 1);
 	signal(SIGPIPE, SIG_IGN);
 	uv_signal_init(a.loop, &a.sig_term);
 	uv_signal_init(a.loop, &a.sig_int);

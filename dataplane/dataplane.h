@@ -40,7 +40,8 @@ void dp_close(struct dp *dp);
 
 struct dp_network {
 	uint32_t vni;			/* 1..DP_VNI_MAX */
-	struct ovn_ip vtep;		/* local underlay address (family AF_INET) */
+	struct ovn_ip vtep;		/* local underlay address; family 0: none
+					 * (one host, no remote peers) */
 	uint32_t mtu;			/* MTU of vx-, br- and every endpoint */
 	struct ovn_mac bridge_mac;	/* deterministic, same on every host */
 	int n_gateways;

@@ -51,8 +51,10 @@ static int net_check(const struct dp_network *n, struct ovn_err *err)
 	if (!dp_vni_valid(n->vni))
 		return ovn_err_set(err, -EINVAL, "network: VNI %u out of range 1..%u", n->vni,
 				   DP_VNI_MAX);
-	if (n->vtep.family != AF_INET && n->vtep.family != AF_INET6)
-		return ovn_err_set(err, -EINVAL, "network %u: VTEP address not set", n->vni);
+	/* No VTEP (family 0) is allowed: a single host has no remote peers, and
+	 * the vxlan device is then created without a local address. */
+	if (n->vtep.family && n->vtep.family != AF_INET && n->vtep.family != AF_INET6)
+		return ovn_err_set(err, -EINVAL, "network %u: bad VTEP address family", n->vni);
 	if (n->mtu < DP_MTU_MIN || n->mtu > DP_MTU_MAX)
 		return ovn_err_set(err, -EINVAL, "network %u: MTU %u out of range", n->vni, n->mtu);
 	if (n->n_gateways < 0 || n->n_gateways > DP_MAX_ADDRS)
@@ -170,7 +172,9 @@ static void vxlan_create_msg(struct nl_batch *b, const char *name, const struct 
 	nl_put_str(b, IFLA_INFO_KIND, "vxlan");
 	data = nl_nest_start(b, IFLA_INFO_DATA);
 	nl_put_u32(b, IFLA_VXLAN_ID, n->vni);
-	dp_put_ip(b, n->vtep.family == AF_INET ? IFLA_VXLAN_LOCAL : IFLA_VXLAN_LOCAL6, &n->vtep);
+	if (n->vtep.family)
+		dp_put_ip(b, n->vtep.family == AF_INET ? IFLA_VXLAN_LOCAL : IFLA_VXLAN_LOCAL6,
+			  &n->vtep);
 	nl_put_u16(b, IFLA_VXLAN_PORT, htons(DP_VXLAN_PORT));
 	nl_put_u8(b, IFLA_VXLAN_LEARNING, 0);
 	nl_put_u8(b, IFLA_VXLAN_PROXY, 1);

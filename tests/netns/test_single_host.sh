@@ -421,6 +421,17 @@ test_operability()
 	check_err $? "metrics: attach counters missing"
 	grep -qE '^ovn_reconcile_orphans_removed_total [1-9]' <<<"$m"
 	check_err $? "metrics: the crash tests' orphans were not counted"
+	# an agent without advertise (no underlay at all) still serves its host
+	local h2 c
+	ns_create h2 nounderlay && ns_create c nocontainer
+	agent_start "$h2" solo	# no 198.18 address: no advertise line
+	run_cmd ovnctl_on solo network create lone --subnet 198.19.40.0/24
+	check_err $? "create without advertise: $RUN_CMD_OUT"
+	run_cmd ovnctl_on solo network attach lone --netns "$c"
+	check_err $? "attach without advertise: $RUN_CMD_OUT"
+	grep -q "advertise is not set" "$(agent_dir solo)/agent.log"
+	check_err $? "no warning about the missing advertise address"
+	agent_stop solo
 	log_test "socket 0660, SIGHUP log level, bad config refused, /metrics"
 }
 
