@@ -11,7 +11,9 @@
 #         as an operator or a script would run it): end-to-end p50/p99 from
 #         the shell, and agent-side p50/p99 from /v1/debug/latency.
 #   bulk: 1,000 endpoints attached back to back over one keep-alive API
-#         connection (curl), then all detached: totals and the agent's RSS.
+#         connection (curl), then all detached: totals and the agent's RSS;
+#         once on an IPv4-only network, once on a dual-stack one (each new
+#         dual-stack interface still floods a few MLD reports to every port).
 #   docker: ../shared/bench/docker/attach.sh, if dockerd is installed or
 #         BENCH_DOCKER=1 (which installs docker.io).
 # Output: "key value" lines on stdout and the same as JSON in
@@ -81,28 +83,29 @@ curl_batch()	# curl_batch FILE-OF-"METHOD PATH BODY"-LINES
 	curl -K "$1.curl"
 }
 
+# phase_bulk NET TAG: attach N_BULK endpoints to NET back to back, then detach.
 phase_bulk()
 {
-	local i t0 t1 codes rss pid
+	local net=$1 tag=$2 i t0 t1 codes pid
 	: >"$T/att"; : >"$T/det"
 	for ((i = 1; i <= N_BULK; i++)); do
-		echo "POST /v1/networks/bulk/endpoints {\"netns\":\"${KS[i]}\"}" >>"$T/att"
-		echo "POST /v1/networks/bulk/detach {\"netns\":\"${KS[i]}\"}" >>"$T/det"
+		echo "POST /v1/networks/$net/endpoints {\"netns\":\"${KS[i]}\"}" >>"$T/att"
+		echo "POST /v1/networks/$net/detach {\"netns\":\"${KS[i]}\"}" >>"$T/det"
 	done
 	pid=$(agent_pid "$A")
 	R[agent_rss_kb_idle]=$(awk '/VmRSS/{print $2}' "/proc/$pid/status")
 	t0=$(date +%s%N)
 	codes=$(curl_batch "$T/att" | sort | uniq -c | tr -s ' ')
 	t1=$(date +%s%N)
-	R[bulk_attach_total_s]=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", (b-a)/1e9}')
-	R[bulk_attach_http]="\"$codes\""
-	R[bulk_endpoints]=$(ovnctl_on "$A" endpoint ls --json | jq length)
-	R[agent_rss_kb_1000]=$(awk '/VmRSS/{print $2}' "/proc/$pid/status")
+	R[bulk_${tag}_attach_total_s]=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", (b-a)/1e9}')
+	R[bulk_${tag}_attach_http]="\"$codes\""
+	R[bulk_${tag}_endpoints]=$(ovnctl_on "$A" endpoint ls --json | jq length)
+	R[agent_rss_kb_1000_${tag}]=$(awk '/VmRSS/{print $2}' "/proc/$pid/status")
 	t0=$(date +%s%N)
 	curl_batch "$T/det" >/dev/null
 	t1=$(date +%s%N)
-	R[bulk_detach_total_s]=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", (b-a)/1e9}')
-	R[bulk_left_links]=$(ip -n "$H" -o link show | grep -c ' ve-')
+	R[bulk_${tag}_detach_total_s]=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", (b-a)/1e9}')
+	R[bulk_${tag}_left_links]=$(ip -n "$H" -o link show | grep -c ' ve-' || true)
 }
 
 phase_docker()
@@ -132,9 +135,11 @@ for ((i = 1; i <= N_SEQ; i++)); do ns_create "BS[$i]" "b$i" || exit 1; done
 for ((i = 1; i <= N_BULK; i++)); do ns_create "KS[$i]" "k$i" || exit 1; done
 agent_start "$H" "$A" "log:" "  level: warn" || exit 1
 ovnctl_on "$A" network create bench --subnet 198.19.0.0/22 --subnet fd00:b::/64 >/dev/null || exit 1
-ovnctl_on "$A" network create bulk --subnet 198.19.16.0/20 --subnet fd00:c::/64 >/dev/null || exit 1
+ovnctl_on "$A" network create bulk4 --subnet 198.19.16.0/20 >/dev/null || exit 1
+ovnctl_on "$A" network create bulk6 --subnet 198.19.32.0/20 --subnet fd00:c::/64 >/dev/null || exit 1
 phase_seq || echo "ERROR: sequential phase failed"
-phase_bulk || echo "ERROR: bulk phase failed"
+phase_bulk bulk4 v4 || echo "ERROR: IPv4 bulk phase failed"
+phase_bulk bulk6 dual || echo "ERROR: dual-stack bulk phase failed"
 agent_stop "$A"
 phase_docker
 
@@ -146,7 +151,7 @@ if [[ -n ${R[docker_connect_ms_p50]:-} && -n ${R[docker_cli_roundtrip_ms_p50]:-}
 	R[ratio_docker_e2e_over_ovn_e2e_p50]=$(awk -v d="${R[docker_connect_ms_p50]}" \
 		-v o="${R[seq_attach_e2e_ms_p50]}" 'BEGIN{printf "%.1f", d/o}')
 	R[ratio_dockerd_rss_over_ovn_rss]=$(awk -v d="${R[dockerd_rss_kb]}" \
-		-v o="${R[agent_rss_kb_1000]}" 'BEGIN{printf "%.1f", d/o}')
+		-v o="${R[agent_rss_kb_1000_dual]}" 'BEGIN{printf "%.1f", d/o}')
 fi
 mkdir -p "$(dirname "$BENCH_OUT")"
 {
