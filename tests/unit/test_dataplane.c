@@ -593,8 +593,14 @@ static void test_network_bad(void **state)
 	net_init(&n, DP_VNI_MAX + 1);
 	assert_int_equal(dp_network_ensure(dp, &n, NULL), -EINVAL);
 	net_init(&n, VNI);
-	n.vtep.family = 0;
+	n.vtep.family = AF_UNIX;	/* not an address family of a VTEP */
 	assert_int_equal(dp_network_ensure(dp, &n, NULL), -EINVAL);
+	/* No VTEP at all is a single host: the vxlan has no local address. */
+	net_init(&n, VNI);
+	n.vtep.family = 0;
+	OK(dp_network_ensure(dp, &n, &E));
+	OK(dp_network_ensure(dp, &n, &E));	/* and is stable */
+	OK(dp_network_remove(dp, VNI, &E));
 	net_init(&n, VNI);
 	n.n_gateways = DP_MAX_ADDRS + 1;
 	assert_int_equal(dp_network_ensure(dp, &n, NULL), -EINVAL);
