@@ -112,6 +112,11 @@ struct cli_req {
 	json_t *body;		/* owned; NULL when the request has no body */
 };
 
+/* Last lines of every leaf's usage: the options cli_leaf_build handles
+ * itself, so each leaf's help says them in the same words. */
+#define CLI_USAGE_HELP	"  -h, --help          show this help\n"
+#define CLI_USAGE_JSON	"  --json              print the agent's answer as JSON\n" CLI_USAGE_HELP
+
 struct cli_leaf {
 	const char *name;	/* "network attach", for messages */
 	const char *usage;	/* printed by --help */

@@ -60,8 +60,7 @@ static const struct cli_leaf ep_ls_leaf = {
 		"\n"
 		"Options:\n"
 		"  --network NAME      only the endpoints of this network\n"
-		"  --json              print the agent's answer as JSON\n"
-		"  -h, --help          show this help\n",
+		CLI_USAGE_JSON,
 	.opts = ep_ls_opts,
 	.n_opts = ARRAY_SIZE(ep_ls_opts),
 	.n_pos = 0,

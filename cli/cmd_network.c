@@ -31,11 +31,24 @@ static const char *fam_name(int family)
 	return family == AF_INET ? "IPv4" : "IPv6";
 }
 
-static void net_path(struct cli_req *req, const char *name, const char *suffix)
+/* A request about network NAME, the first positional argument: method on
+ * /v1/networks/NAME + suffix, with an empty JSON body to fill when
+ * with_body. */
+static int net_req(const struct cli_args *a, struct cli_req *req, const char *method,
+		   const char *suffix, bool with_body, struct ovn_err *err)
 {
-	/* name passed cli_check_network_name (<= 64 safe characters), so it
-	 * fits and needs no percent-encoding. */
-	snprintf(req->path, sizeof(req->path), "/v1/networks/%s%s", name, suffix);
+	int r = cli_check_network_name(a->pos[0], err);
+
+	if (r < 0)
+		return r;
+	req->method = method;
+	/* The name passed cli_check_network_name (<= 64 safe characters), so
+	 * it fits and needs no percent-encoding. */
+	snprintf(req->path, sizeof(req->path), "/v1/networks/%s%s", a->pos[0], suffix);
+	if (!with_body)
+		return 0;
+	req->body = json_object();
+	return req->body ? 0 : -ENOMEM;
 }
 
 /* ---------------------------------------------------------------- create */
@@ -286,8 +299,7 @@ static const struct cli_leaf net_create_leaf = {
 		"  --internal          mark the network internal (no route outside the overlay)\n"
 		"  --ipv6              also allocate an IPv6 subnet from the agent's pool\n"
 		"  --label KEY=VALUE   metadata, repeatable (at most 64)\n"
-		"  --json              print the agent's answer as JSON\n"
-		"  -h, --help          show this help\n",
+		CLI_USAGE_JSON,
 	.opts = net_create_opts,
 	.n_opts = ARRAY_SIZE(net_create_opts),
 	.n_pos = 1,
@@ -351,8 +363,7 @@ static const struct cli_leaf net_ls_leaf = {
 		"endpoints in this host's view of the store.\n"
 		"\n"
 		"Options:\n"
-		"  --json              print the agent's answer as JSON\n"
-		"  -h, --help          show this help\n",
+		CLI_USAGE_JSON,
 	.n_pos = 0,
 	.build = net_ls_build,
 	.show = net_ls_show,
@@ -368,13 +379,7 @@ int cmd_network_ls(struct cli_ctx *ctx, int argc, char **argv)
 static int net_inspect_build(const struct cli_args *a, struct cli_req *req,
 			     struct ovn_err *err)
 {
-	int r = cli_check_network_name(a->pos[0], err);
-
-	if (r < 0)
-		return r;
-	req->method = "GET";
-	net_path(req, a->pos[0], "");
-	return 0;
+	return net_req(a, req, "GET", "", false, err);
 }
 
 static const struct cli_leaf net_inspect_leaf = {
@@ -385,7 +390,7 @@ static const struct cli_leaf net_inspect_leaf = {
 		"Print one network as indented JSON (always JSON, like docker inspect).\n"
 		"\n"
 		"Options:\n"
-		"  -h, --help          show this help\n",
+		CLI_USAGE_HELP,
 	.n_pos = 1,
 	.pos_desc = "a network NAME",
 	.build = net_inspect_build,
@@ -407,13 +412,8 @@ static const struct cli_opt net_rm_opts[] = {
 
 static int net_rm_build(const struct cli_args *a, struct cli_req *req, struct ovn_err *err)
 {
-	int r = cli_check_network_name(a->pos[0], err);
-
-	if (r < 0)
-		return r;
-	req->method = "DELETE";
-	net_path(req, a->pos[0], cli_arg_count(a, NR_FORCE) ? "?force=true" : "");
-	return 0;
+	return net_req(a, req, "DELETE", cli_arg_count(a, NR_FORCE) ? "?force=true" : "", false,
+		       err);
 }
 
 static int net_rm_show(FILE *out, const json_t *answer, struct ovn_err *err)
@@ -441,8 +441,7 @@ static const struct cli_leaf net_rm_leaf = {
 		"\n"
 		"Options:\n"
 		"  --force             detach every endpoint first\n"
-		"  --json              print the agent's answer as JSON\n"
-		"  -h, --help          show this help\n",
+		CLI_USAGE_JSON,
 	.opts = net_rm_opts,
 	.n_opts = ARRAY_SIZE(net_rm_opts),
 	.n_pos = 1,
@@ -592,17 +591,11 @@ static const struct cli_opt net_attach_opts[] = {
 
 static int net_attach_build(const struct cli_args *a, struct cli_req *req, struct ovn_err *err)
 {
-	int r = cli_check_network_name(a->pos[0], err);
+	int r = net_req(a, req, "POST", "/endpoints", true, err);
 
-	if (r < 0)
-		return r;
-	req->method = "POST";
-	net_path(req, a->pos[0], "/endpoints");
-	req->body = json_object();
-	if (!req->body)
-		return -ENOMEM;
-	r = net_build_target(a, 2, "network attach needs --netns NAME|PATH or --pid PID",
-			     req->body, err);
+	if (!r)
+		r = net_build_target(a, 2, "network attach needs --netns NAME|PATH or --pid PID",
+				     req->body, err);
 	if (!r)
 		r = net_build_names(a, req->body, err);
 	if (!r)
@@ -638,8 +631,7 @@ static const struct cli_leaf net_attach_leaf = {
 		"  --ip6 IPV6          IPv6 address (default: allocated on IPv6 networks)\n"
 		"  --ifname IF         interface name in the namespace (default: first free ethN)\n"
 		"  --mac MAC           MAC address (default: derived from the IPv4 address)\n"
-		"  --json              print the agent's answer as JSON\n"
-		"  -h, --help          show this help\n",
+		CLI_USAGE_JSON,
 	.opts = net_attach_opts,
 	.n_opts = ARRAY_SIZE(net_attach_opts),
 	.n_pos = 1,
@@ -661,15 +653,10 @@ static const struct cli_opt net_detach_opts[] = {
 
 static int net_detach_build(const struct cli_args *a, struct cli_req *req, struct ovn_err *err)
 {
-	int r = cli_check_network_name(a->pos[0], err);
+	int r = net_req(a, req, "POST", "/detach", true, err);
 
 	if (r < 0)
 		return r;
-	req->method = "POST";
-	net_path(req, a->pos[0], "/detach");
-	req->body = json_object();
-	if (!req->body)
-		return -ENOMEM;
 	return net_build_target(a, 3,
 				"network detach needs --netns NAME|PATH, --pid PID or --endpoint ID",
 				req->body, err);
@@ -703,8 +690,7 @@ static const struct cli_leaf net_detach_leaf = {
 		"  --netns NAME|PATH   namespace: a name under /run/netns or an absolute path\n"
 		"  --pid PID           namespace of a running process\n"
 		"  --endpoint ID       endpoint id (see 'ovnctl endpoint ls')\n"
-		"  --json              print the agent's answer as JSON\n"
-		"  -h, --help          show this help\n",
+		CLI_USAGE_JSON,
 	.opts = net_detach_opts,
 	.n_opts = ARRAY_SIZE(net_detach_opts),
 	.n_pos = 1,

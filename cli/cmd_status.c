@@ -60,8 +60,7 @@ static const struct cli_leaf st_leaf = {
 		"networks and endpoints it knows, and its uptime.\n"
 		"\n"
 		"Options:\n"
-		"  --json              print the agent's answer as JSON\n"
-		"  -h, --help          show this help\n",
+		CLI_USAGE_JSON,
 	.n_pos = 0,
 	.build = st_build,
 	.show = st_show,

@@ -174,6 +174,17 @@ static int table_fill(struct grid *g, const json_t *rows, const struct cli_col *
 	return 0;
 }
 
+/* The end of both printers: print g if filling it worked (ret 0), free it. */
+static int grid_done(FILE *out, struct grid *g, int ret, struct ovn_err *err)
+{
+	if (!ret)
+		ret = grid_print(out, g);
+	grid_free(g);
+	if (ret < 0)
+		return ovn_err_set(err, ret, "out of memory");
+	return 0;
+}
+
 int cli_print_table(FILE *out, const json_t *rows, const struct cli_col *cols, size_t n_cols,
 		    struct ovn_err *err)
 {
@@ -191,12 +202,7 @@ int cli_print_table(FILE *out, const json_t *rows, const struct cli_col *cols, s
 	ret = grid_init(&g, json_array_size(rows) + 1, n_cols);
 	if (!ret)
 		ret = table_fill(&g, rows, cols);
-	if (!ret)
-		ret = grid_print(out, &g);
-	grid_free(&g);
-	if (ret < 0)
-		return ovn_err_set(err, ret, "out of memory");
-	return 0;
+	return grid_done(out, &g, ret, err);
 }
 
 static const struct cli_col *find_fmt(const struct cli_col *fmts, size_t n, const char *key)
@@ -238,12 +244,7 @@ int cli_print_kv(FILE *out, const json_t *obj, const struct cli_col *fmts, size_
 	ret = grid_init(&g, json_object_size(obj), 2);
 	if (!ret)
 		ret = kv_fill(&g, obj, fmts, n_fmts);
-	if (!ret)
-		ret = grid_print(out, &g);
-	grid_free(&g);
-	if (ret < 0)
-		return ovn_err_set(err, ret, "out of memory");
-	return 0;
+	return grid_done(out, &g, ret, err);
 }
 
 int cli_print_json(FILE *out, const json_t *v, struct ovn_err *err)

@@ -46,11 +46,7 @@
 #include "kv_int.h"
 #include "util.h"
 
-#define CONSUL_TIMEOUT_MS	5000
-#define CONSUL_CONNECT_MIN_MS	200
 #define CONSUL_WAIT_S		30
-#define CONSUL_BACKOFF_MIN_MS	100
-#define CONSUL_BACKOFF_MAX_MS	2000
 #define CONSUL_ERR_LEN		(CONSUL_MSG_LEN + 128)
 
 /* What a request is doing now; LIST and TXN may take two steps. */
@@ -79,38 +75,23 @@ struct consul_op {
 };
 
 struct consul_watch {
-	struct consul_watch *prev, *next;
-	struct consul *c;
-	uv_timer_t timer;
-	kv_watch_cb cb;
-	void *arg;
+	struct kvh_watch kw;		/* first: kv_http.c frees us through it */
 	char *path;			/* consul path of the prefix */
 	uint64_t after_rev;
 	uint64_t index;			/* X-Consul-Index of the snapshot */
 	bool primed;			/* snapshot valid */
 	struct kvh_rows snap;
-	struct kvh_req *req;
-	size_t ep;
-	unsigned int backoff_ms;
-	bool dead;
 };
 
+/* All of it is shared with etcd; b.token_hdr is "X-Consul-Token: ...". */
 struct consul {
-	struct kv base;			/* first: the kv_* wrappers cast */
-	uv_loop_t *loop;
-	struct kvh *http;
-	char **eps;
-	size_t n_eps, cur;
-	char *prefix;
-	size_t plen;
-	long timeout_ms, connect_ms;
-	char *token_hdr;		/* "X-Consul-Token: ..." or NULL */
-	struct consul_watch *watches;
-	bool closing;
-	int handles;			/* http client + watch timers */
-	void (*close_cb)(void *arg);
-	void *close_arg;
+	struct kvh_backend b;
 };
+
+static inline struct consul_watch *consul_watch_of(struct kvh_watch *kw)
+{
+	return (struct consul_watch *)kw;
+}
 
 static void consul_op_done(const struct kvh_resp *resp, void *arg);
 
@@ -146,7 +127,7 @@ static void consul_op_fail(struct consul_op *op, int status, const char *fmt, ..
 
 static int consul_send(struct consul *c, struct consul_op *op)
 {
-	const char *hdrs[] = { "Content-Type: application/json", c->token_hdr, NULL };
+	const char *hdrs[3];
 	char *url = NULL;
 	int ret, n;
 	struct kvh_call call = {
@@ -154,20 +135,21 @@ static int consul_send(struct consul *c, struct consul_op *op)
 		.body = op->step == CONSUL_TXN ? op->body : NULL,
 		.len = op->step == CONSUL_TXN ? strlen(op->body) : 0,
 		.headers = hdrs,
-		.timeout_ms = c->timeout_ms,
-		.connect_timeout_ms = c->connect_ms,
+		.timeout_ms = c->b.timeout_ms,
+		.connect_timeout_ms = c->b.connect_ms,
 	};
 
-	op->ep = c->cur;
+	op->ep = c->b.cur;
+	kvh_backend_headers(&c->b, hdrs);
 	if (op->step == CONSUL_TXN)
-		n = asprintf(&url, "%s/v1/txn", c->eps[op->ep]);
+		n = asprintf(&url, "%s/v1/txn", c->b.eps[op->ep]);
 	else
-		n = asprintf(&url, "%s/v1/kv/%s%s", c->eps[op->ep], op->path,
+		n = asprintf(&url, "%s/v1/kv/%s%s", c->b.eps[op->ep], op->path,
 			     op->step == CONSUL_LIST ? "?recurse" : "");
 	if (n < 0)
 		return -ENOMEM;
 	call.url = url;
-	ret = kvh_request(c->http, &call, consul_op_done, op, NULL);
+	ret = kvh_request(c->b.http, &call, consul_op_done, op, NULL);
 	free(url);
 	return ret;
 }
@@ -207,21 +189,14 @@ static void consul_done_kv(struct consul *c, struct consul_op *op, const struct 
 	int ret = 0;
 
 	if (resp->code == 200)
-		ret = consul_parse_kvs(resp->body, resp->len, c->plen, &rows, why);
+		ret = consul_parse_kvs(resp->body, resp->len, c->b.plen, &rows, why);
 	if (ret < 0) {
 		kvh_rows_free(&rows);
-		consul_op_fail(op, ret, "consul %s: %s", c->eps[op->ep], why);
+		consul_op_fail(op, ret, "consul %s: %s", c->b.eps[op->ep], why);
 		return;
 	}
 	res.rev = index > op->rev ? index : op->rev;
-	if (op->step == CONSUL_GET && rows.n == 0) {
-		snprintf(op->msg, sizeof(op->msg), "'%s': not found", op->key);
-		res.status = -ENOENT;
-		res.msg = op->msg;
-	}
-	kvh_rows_sort(&rows);
-	res.n = op->step == CONSUL_GET && rows.n > 1 ? 1 : rows.n;
-	res.entries = rows.v;
+	kvh_rows_result(&rows, op->step == CONSUL_GET, op->key, op->msg, sizeof(op->msg), &res);
 	consul_op_finish(op, &res);
 	kvh_rows_free(&rows);
 }
@@ -241,7 +216,7 @@ static void consul_done_txn(struct consul *c, struct consul_op *op, const struct
 		return;
 	}
 	if (ret < 0) {
-		consul_op_fail(op, ret, "consul %s: %s", c->eps[op->ep], why);
+		consul_op_fail(op, ret, "consul %s: %s", c->b.eps[op->ep], why);
 		return;
 	}
 	if (!op->has_set || index == 0) {
@@ -254,13 +229,7 @@ static void consul_done_txn(struct consul *c, struct consul_op *op, const struct
 
 static bool consul_failover(struct consul *c, struct consul_op *op, const struct kvh_resp *resp)
 {
-	if (c->closing || (resp->status != -ECONNREFUSED && resp->status != -ETIMEDOUT))
-		return false;
-	if (resp->sent && op->step == CONSUL_TXN)
-		return false;
-	if (c->cur == op->ep)
-		c->cur = (c->cur + 1) % c->n_eps;
-	if (++op->tries >= c->n_eps)
+	if (!kvh_backend_failover(&c->b, resp, op->ep, &op->tries, op->step != CONSUL_TXN))
 		return false;
 	consul_resend(c, op);
 	return true;
@@ -277,7 +246,7 @@ static void consul_op_done(const struct kvh_resp *resp, void *arg)
 	}
 	if (resp->status < 0) {
 		if (!consul_failover(c, op, resp))
-			consul_op_fail(op, resp->status, "consul %s: %s", c->eps[op->ep],
+			consul_op_fail(op, resp->status, "consul %s: %s", c->b.eps[op->ep],
 				       resp->msg);
 		return;
 	}
@@ -287,7 +256,7 @@ static void consul_op_done(const struct kvh_resp *resp, void *arg)
 	}
 	if (resp->code != 200 && resp->code != 404) {
 		consul_op_fail(op, resp->code == 403 ? -EACCES : -EIO, "consul %s: HTTP %ld: %.*s",
-			       c->eps[op->ep], resp->code, (int)(resp->len > 160 ? 160 : resp->len),
+			       c->b.eps[op->ep], resp->code, (int)(resp->len > 160 ? 160 : resp->len),
 			       resp->body);
 		return;
 	}
@@ -343,11 +312,7 @@ static int consul_read(struct kv *base, enum consul_step step, const char *key, 
 	char *full = NULL;
 	int ret;
 
-	if (!cb)
-		return -EINVAL;
-	if (c->closing)
-		return -ESHUTDOWN;
-	ret = kvh_key_full(c->prefix, key, step != CONSUL_GET, &full);
+	ret = kvh_backend_read_key(&c->b, key, step != CONSUL_GET, cb, &full);
 	if (ret < 0)
 		return ret;
 	ret = consul_start(c, step, key, full, NULL, false, cb, arg);
@@ -365,22 +330,6 @@ static int consul_list(struct kv *base, const char *prefix, kv_cb cb, void *arg)
 	return consul_read(base, CONSUL_LIST_INDEX, prefix, cb, arg);
 }
 
-static int consul_op_check(const struct consul *c, const struct kv_op *op)
-{
-	char *full = NULL;
-	int ret;
-
-	if ((unsigned int)op->type > KV_OP_CHECK || (unsigned int)op->cmp > KV_CMP_PRESENT)
-		return -EINVAL;
-	if (op->type == KV_OP_CHECK && op->cmp == KV_CMP_NONE)
-		return -EINVAL;
-	if (op->type == KV_OP_PUT && !op->value && op->len)
-		return -EINVAL;
-	ret = kvh_key_full(c->prefix, op->key, false, &full);
-	free(full);
-	return ret;
-}
-
 static int consul_txn(struct kv *base, const struct kv_op *ops, size_t n, kv_cb cb, void *arg)
 {
 	struct consul *c = (struct consul *)base;
@@ -388,23 +337,16 @@ static int consul_txn(struct kv *base, const struct kv_op *ops, size_t n, kv_cb 
 	bool has_set = false;
 	int ret;
 
-	if (!ops || n == 0 || n > KV_TXN_MAX || !cb)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		ret = consul_op_check(c, &ops[i]);
-		if (ret < 0)
-			return ret;
+	ret = kvh_backend_txn_check(&c->b, ops, n, cb);
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < n; i++)
 		has_set |= ops[i].type == KV_OP_PUT;
-	}
-	if (kvh_ops_dup(ops, n))
-		return -EINVAL;
-	if (c->closing)
-		return -ESHUTDOWN;
 	/* NULL: no memory, or a key that is not UTF-8 (JSON cannot carry it). */
-	body = consul_txn_body(c->prefix, ops, n);
+	body = consul_txn_body(c->b.prefix, ops, n);
 	if (!body)
 		return -EINVAL;
-	ret = kvh_key_full(c->prefix, ops[0].key, false, &full);
+	ret = kvh_key_full(c->b.prefix, ops[0].key, false, &full);
 	if (ret == 0)
 		ret = consul_start(c, CONSUL_TXN, ops[0].key, full, body, has_set, cb, arg);
 	else
@@ -417,18 +359,9 @@ static int consul_txn(struct kv *base, const struct kv_op *ops, size_t n, kv_cb 
 
 static void consul_watch_poll(struct consul_watch *w);
 
-static void consul_watch_timer_cb(uv_timer_t *t)
-{
-	consul_watch_poll(t->data);
-}
-
 static void consul_watch_backoff(struct consul_watch *w)
 {
-	unsigned int delay = w->backoff_ms;
-
-	w->backoff_ms = w->backoff_ms * 2 > CONSUL_BACKOFF_MAX_MS ? CONSUL_BACKOFF_MAX_MS
-								  : w->backoff_ms * 2;
-	uv_timer_start(&w->timer, consul_watch_timer_cb, delay, 0);
+	kvh_watch_retry(&w->kw, kvh_watch_next_delay(&w->kw));
 }
 
 static void consul_watch_events(struct consul_watch *w, const struct kvh_rows *cur,
@@ -439,10 +372,10 @@ static void consul_watch_events(struct consul_watch *w, const struct kvh_rows *c
 
 	if (consul_diff(&w->snap, cur, index, &ev, &n) < 0) {
 		/* Cannot tell what changed: have the watcher re-list. */
-		w->cb(NULL, w->arg);
+		w->kw.cb(NULL, w->kw.arg);
 		return;
 	}
-	for (size_t i = 0; i < n && !w->dead; i++) {
+	for (size_t i = 0; i < n && !w->kw.dead; i++) {
 		struct kv_event kev = {
 			.type = ev[i].type,
 			.entry = {
@@ -453,7 +386,7 @@ static void consul_watch_events(struct consul_watch *w, const struct kvh_rows *c
 			},
 		};
 
-		w->cb(&kev, w->arg);
+		w->kw.cb(&kev, w->kw.arg);
 	}
 	free(ev);
 }
@@ -468,7 +401,7 @@ static void consul_watch_update(struct consul_watch *w, struct kvh_rows *cur, ui
 	else
 		relist = index < w->index;
 	if (relist)
-		w->cb(NULL, w->arg);
+		w->kw.cb(NULL, w->kw.arg);
 	else if (w->primed)
 		consul_watch_events(w, cur, index);
 	kvh_rows_free(&w->snap);
@@ -481,19 +414,17 @@ static void consul_watch_update(struct consul_watch *w, struct kvh_rows *cur, ui
 static void consul_watch_done(const struct kvh_resp *resp, void *arg)
 {
 	struct consul_watch *w = arg;
-	struct consul *c = w->c;
+	struct consul *c = (struct consul *)w->kw.b;
 	struct kvh_rows cur = { 0 };
 	char why[CONSUL_MSG_LEN];
 	uint64_t index;
 
-	w->req = NULL;
-	if (resp->status == -ECANCELED || w->dead)
+	w->kw.req = NULL;
+	if (resp->status == -ECANCELED || w->kw.dead)
 		return;
 	if (resp->status < 0 || (resp->code != 200 && resp->code != 404) ||
-	    (resp->code == 200 && consul_parse_kvs(resp->body, resp->len, c->plen, &cur, why) < 0)) {
-		if ((resp->status == -ECONNREFUSED || resp->status == -ETIMEDOUT) && !resp->sent &&
-		    c->cur == w->ep)
-			c->cur = (c->cur + 1) % c->n_eps;
+	    (resp->code == 200 && consul_parse_kvs(resp->body, resp->len, c->b.plen, &cur, why) < 0)) {
+		kvh_watch_failed(&w->kw, resp);
 		kvh_rows_free(&cur);
 		consul_watch_backoff(w);
 		return;
@@ -502,74 +433,56 @@ static void consul_watch_done(const struct kvh_resp *resp, void *arg)
 	kvh_rows_sort(&cur);
 	consul_watch_update(w, &cur, index ? index : 1);
 	kvh_rows_free(&cur);
-	if (w->dead)
+	if (w->kw.dead)
 		return;
-	w->backoff_ms = CONSUL_BACKOFF_MIN_MS;
+	w->kw.backoff_ms = KVH_BACKOFF_MIN_MS;
 	consul_watch_poll(w);
 }
 
 static void consul_watch_poll(struct consul_watch *w)
 {
-	struct consul *c = w->c;
-	const char *hdrs[] = { c->token_hdr, NULL };
+	struct consul *c = (struct consul *)w->kw.b;
+	const char *hdrs[] = { c->b.token_hdr, NULL };
 	char *url = NULL;
 	struct kvh_call call = {
 		.method = "GET",
 		.headers = hdrs,
-		.connect_timeout_ms = c->connect_ms,
-		.timeout_ms = c->timeout_ms,
+		.connect_timeout_ms = c->b.connect_ms,
+		.timeout_ms = c->b.timeout_ms,
 	};
 	int n, ret = -ENOMEM;
 
-	if (w->dead || w->req)
+	if (w->kw.dead || w->kw.req)
 		return;
-	w->ep = c->cur;
+	w->kw.ep = c->b.cur;
 	if (w->primed) {
 		/* Consul adds up to wait/16 of jitter: allow for it. */
-		call.timeout_ms = CONSUL_WAIT_S * 1000 + CONSUL_WAIT_S * 1000 / 16 + c->timeout_ms;
-		n = asprintf(&url, "%s/v1/kv/%s?recurse&index=%llu&wait=%ds", c->eps[w->ep],
+		call.timeout_ms = CONSUL_WAIT_S * 1000 + CONSUL_WAIT_S * 1000 / 16 + c->b.timeout_ms;
+		n = asprintf(&url, "%s/v1/kv/%s?recurse&index=%llu&wait=%ds", c->b.eps[w->kw.ep],
 			     w->path, (unsigned long long)w->index, CONSUL_WAIT_S);
 	} else {
-		n = asprintf(&url, "%s/v1/kv/%s?recurse", c->eps[w->ep], w->path);
+		n = asprintf(&url, "%s/v1/kv/%s?recurse", c->b.eps[w->kw.ep], w->path);
 	}
 	if (n >= 0) {
 		call.url = url;
-		ret = kvh_request(c->http, &call, consul_watch_done, w, &w->req);
+		ret = kvh_request(c->b.http, &call, consul_watch_done, w, &w->kw.req);
 		free(url);
 	}
 	if (ret < 0)
 		consul_watch_backoff(w);
 }
 
-static void consul_maybe_free(struct consul *c);
-
-static void consul_watch_closed(uv_handle_t *h)
+static void consul_watch_timer(struct kvh_watch *kw)
 {
-	struct consul_watch *w = h->data;
-	struct consul *c = w->c;
+	consul_watch_poll(consul_watch_of(kw));
+}
+
+static void consul_watch_free(struct kvh_watch *kw)
+{
+	struct consul_watch *w = consul_watch_of(kw);
 
 	kvh_rows_free(&w->snap);
 	free(w->path);
-	free(w);
-	c->handles--;
-	consul_maybe_free(c);
-}
-
-static void consul_watch_kill(struct consul *c, struct consul_watch *w)
-{
-	if (w->dead)
-		return;
-	w->dead = true;
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		c->watches = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
-	if (w->req)
-		kvh_cancel(c->http, w->req);
-	w->req = NULL;
-	uv_close((uv_handle_t *)&w->timer, consul_watch_closed);
 }
 
 static int consul_watch(struct kv *base, const char *prefix, uint64_t after_rev,
@@ -580,11 +493,10 @@ static int consul_watch(struct kv *base, const char *prefix, uint64_t after_rev,
 	char *full = NULL;
 	int ret;
 
-	if (!cb || !out)
-		return -EINVAL;
-	if (c->closing)
-		return -ESHUTDOWN;
-	ret = kvh_key_full(c->prefix, prefix, true, &full);
+	ret = kvh_watch_check(&c->b, cb, out);
+	if (ret < 0)
+		return ret;
+	ret = kvh_key_full(c->b.prefix, prefix, true, &full);
 	if (ret < 0)
 		return ret;
 	w = calloc(1, sizeof(*w));
@@ -595,135 +507,58 @@ static int consul_watch(struct kv *base, const char *prefix, uint64_t after_rev,
 		free(w);
 		return -ENOMEM;
 	}
-	w->c = c;
-	w->cb = cb;
-	w->arg = arg;
 	w->after_rev = after_rev;
-	w->backoff_ms = CONSUL_BACKOFF_MIN_MS;
-	uv_timer_init(c->loop, &w->timer);
-	w->timer.data = w;
-	c->handles++;
-	w->next = c->watches;
-	if (c->watches)
-		c->watches->prev = w;
-	c->watches = w;
-	uv_timer_start(&w->timer, consul_watch_timer_cb, 0, 0);
-	*out = (struct kv_watch *)w;
+	kvh_watch_add(&c->b, &w->kw, cb, arg, out);
 	return 0;
-}
-
-static void consul_unwatch(struct kv *base, struct kv_watch *handle)
-{
-	if (handle)
-		consul_watch_kill((struct consul *)base, (struct consul_watch *)handle);
 }
 
 /* ---- lifecycle ---- */
 
-static void consul_free(struct consul *c)
+/* The ACL token from the first line of the file. */
+static int consul_load_token(struct kvh_backend *b, const char *path, struct ovn_err *err)
 {
-	kvh_endpoints_free(c->eps, c->n_eps);
-	free(c->prefix);
-	free(c->token_hdr);
-	free(c);
-}
-
-static void consul_maybe_free(struct consul *c)
-{
-	void (*cb)(void *arg) = c->close_cb;
-	void *arg = c->close_arg;
-
-	if (c->handles > 0)
-		return;
-	consul_free(c);
-	if (cb)
-		cb(arg);
-}
-
-static void consul_http_closed(void *arg)
-{
-	struct consul *c = arg;
-
-	c->handles--;
-	consul_maybe_free(c);
-}
-
-static void consul_close(struct kv *base, void (*cb)(void *arg), void *arg)
-{
-	struct consul *c = (struct consul *)base;
-
-	if (c->closing)
-		return;
-	c->closing = true;
-	c->close_cb = cb;
-	c->close_arg = arg;
-	while (c->watches)
-		consul_watch_kill(c, c->watches);
-	kvh_close(c->http, consul_http_closed, c);
-}
-
-static int consul_config(struct consul *c, const struct kv_config *cfg, struct ovn_err *err)
-{
-	const struct kvh_tls tls = { cfg->tls.ca, cfg->tls.cert, cfg->tls.key };
-	double timeout = cfg->timeout > 0 ? cfg->timeout : CONSUL_TIMEOUT_MS / 1000.0;
 	char *token = NULL;
 	int ret;
 
-	ret = kvh_endpoints_dup("consul", cfg->endpoints, cfg->n_endpoints, &c->eps, err);
+	ret = kvh_read_secret(path, &token, err);
 	if (ret < 0)
 		return ret;
-	c->n_eps = cfg->n_endpoints;
-	c->prefix = strdup(cfg->prefix ? cfg->prefix : "");
-	if (!c->prefix)
+	ret = asprintf(&b->token_hdr, "X-Consul-Token: %s", token);
+	free(token);
+	if (ret < 0) {
+		b->token_hdr = NULL;
 		return ovn_err_set(err, -ENOMEM, "consul: out of memory");
-	c->plen = strlen(c->prefix);
-	if (c->plen > KVH_KEY_MAX / 2)
-		return ovn_err_set(err, -ENAMETOOLONG, "store.prefix: too long");
-	c->timeout_ms = (long)(timeout * 1000);
-	c->connect_ms = c->n_eps > 1 ? c->timeout_ms / (long)c->n_eps : c->timeout_ms;
-	if (c->connect_ms < CONSUL_CONNECT_MIN_MS)
-		c->connect_ms = CONSUL_CONNECT_MIN_MS;
-	if (cfg->password_file) {
-		ret = kvh_read_secret(cfg->password_file, &token, err);
-		if (ret < 0)
-			return ret;
-		ret = asprintf(&c->token_hdr, "X-Consul-Token: %s", token);
-		free(token);
-		if (ret < 0) {
-			c->token_hdr = NULL;
-			return ovn_err_set(err, -ENOMEM, "consul: out of memory");
-		}
 	}
-	return kvh_new(&c->http, c->loop, &tls, err);
+	return 0;
 }
+
+static const struct kvh_backend_ops consul_backend_ops = {
+	.load_secret = consul_load_token,
+	.watch_connect = consul_watch_timer,
+	.watch_free = consul_watch_free,
+};
 
 static int consul_open(struct kv **out, uv_loop_t *loop, const struct kv_config *cfg,
 		       struct ovn_err *err)
 {
-	struct consul *c = calloc(1, sizeof(*c));
+	struct kvh_backend *b;
 	int ret;
 
-	if (!c)
-		return ovn_err_set(err, -ENOMEM, "consul: out of memory");
-	c->base.ops = &kv_consul_ops;
-	c->loop = loop;
-	ret = consul_config(c, cfg, err);
-	if (ret < 0) {
-		consul_free(c);
+	ret = kvh_backend_open(&b, sizeof(struct consul), &kv_consul_ops, &consul_backend_ops,
+			       loop, cfg, err);
+	if (ret < 0)
 		return ret;
-	}
-	c->handles = 1;
-	*out = &c->base;
+	*out = &b->base;
 	return 0;
 }
 
 const struct kv_ops kv_consul_ops = {
 	.name = "consul",
 	.open = consul_open,
-	.close = consul_close,
+	.close = kvh_backend_close,
 	.get = consul_get,
 	.list = consul_list,
 	.txn = consul_txn,
 	.watch = consul_watch,
-	.unwatch = consul_unwatch,
+	.unwatch = kvh_unwatch,
 };

@@ -46,10 +46,6 @@
 #include "kv_int.h"
 #include "util.h"
 
-#define ETCD_TIMEOUT_MS		5000
-#define ETCD_CONNECT_MIN_MS	200
-#define ETCD_BACKOFF_MIN_MS	100
-#define ETCD_BACKOFF_MAX_MS	2000
 #define ETCD_ERR_LEN		(ETCD_MSG_LEN + 128)
 
 enum etcd_kind { ETCD_GET, ETCD_LIST, ETCD_TXN, ETCD_AUTH };
@@ -78,42 +74,32 @@ struct etcd_op {
 };
 
 struct etcd_watch {
-	struct etcd_watch *prev, *next;
-	struct etcd *e;
-	uv_timer_t timer;		/* reconnect backoff */
-	kv_watch_cb cb;
-	void *arg;
+	struct kvh_watch kw;		/* first: kv_http.c frees us through it */
 	char *prefix;			/* full: store prefix included */
 	uint64_t next_rev;		/* first revision not yet delivered; 0 = now */
 	uint64_t created_rev;		/* current revision when the stream began */
-	struct kvh_req *req;
-	size_t ep;			/* endpoint of the stream */
 	unsigned int gen;		/* bumped per stream: stale data is dropped */
 	char *buf;			/* partial line of the stream */
 	size_t len, cap;
-	unsigned int backoff_ms;
-	bool dead, auth_wait;
+	bool auth_wait;
 };
 
 struct etcd {
-	struct kv base;			/* first: the kv_* wrappers cast */
-	uv_loop_t *loop;
-	struct kvh *http;
-	char **eps;
-	size_t n_eps, cur;
-	char *prefix;
-	size_t plen;
-	long timeout_ms, connect_ms;
+	struct kvh_backend b;		/* first; b.token_hdr: "Authorization: <token>" */
 	char *user, *password;		/* NULL: no auth */
-	char *token_hdr;		/* "Authorization: <token>" */
 	bool authing;
 	struct etcd_op *waiting, **waiting_tail;	/* for a token */
-	struct etcd_watch *watches;
-	bool closing;
-	int handles;			/* http client + watch timers */
-	void (*close_cb)(void *arg);
-	void *close_arg;
 };
+
+static inline struct etcd *etcd_of(struct kvh_backend *b)
+{
+	return (struct etcd *)b;
+}
+
+static inline struct etcd_watch *etcd_watch_of(struct kvh_watch *kw)
+{
+	return (struct etcd_watch *)kw;
+}
 
 static void etcd_op_done(const struct kvh_resp *resp, void *arg);
 static void etcd_auth_start(struct etcd *e);
@@ -158,13 +144,6 @@ static void etcd_op_fail_msg(struct etcd_op *op, int status)
 	etcd_op_finish(op, &res);
 }
 
-static void etcd_headers(struct etcd *e, const char *hdrs[3])
-{
-	hdrs[0] = "Content-Type: application/json";
-	hdrs[1] = e->token_hdr;
-	hdrs[2] = NULL;
-}
-
 /* Start one attempt at the current endpoint. */
 static int etcd_send(struct etcd *e, struct etcd_op *op)
 {
@@ -176,20 +155,20 @@ static int etcd_send(struct etcd *e, struct etcd_op *op)
 		.body = op->body,
 		.len = strlen(op->body),
 		.headers = hdrs,
-		.timeout_ms = e->timeout_ms,
-		.connect_timeout_ms = e->connect_ms,
+		.timeout_ms = e->b.timeout_ms,
+		.connect_timeout_ms = e->b.connect_ms,
 	};
 
-	op->ep = e->cur;
-	snprintf(url, sizeof(url), "%s%s", e->eps[op->ep], etcd_paths[op->kind]);
-	etcd_headers(e, hdrs);
-	return kvh_request(e->http, &call, etcd_op_done, op, NULL);
+	op->ep = e->b.cur;
+	snprintf(url, sizeof(url), "%s%s", e->b.eps[op->ep], etcd_paths[op->kind]);
+	kvh_backend_headers(&e->b, hdrs);
+	return kvh_request(e->b.http, &call, etcd_op_done, op, NULL);
 }
 
 /* Send now, or queue until a token is there. */
 static int etcd_submit(struct etcd *e, struct etcd_op *op)
 {
-	if (!e->user || e->token_hdr || op->kind == ETCD_AUTH)
+	if (!e->user || e->b.token_hdr || op->kind == ETCD_AUTH)
 		return etcd_send(e, op);
 	op->next = NULL;
 	*e->waiting_tail = op;
@@ -204,13 +183,6 @@ static void etcd_resubmit(struct etcd *e, struct etcd_op *op)
 
 	if (ret < 0)
 		etcd_op_fail(op, ret, "etcd: cannot send the request: %s", strerror(-ret));
-}
-
-/* The endpoint failed to connect: later requests start at the next one. */
-static void etcd_ep_failed(struct etcd *e, size_t ep)
-{
-	if (e->cur == ep)
-		e->cur = (e->cur + 1) % e->n_eps;
 }
 
 static struct etcd_op *etcd_op_new(struct etcd *e, enum etcd_kind kind, const char *key,
@@ -241,20 +213,13 @@ static void etcd_done_range(struct etcd *e, struct etcd_op *op, const struct kvh
 	char why[ETCD_MSG_LEN];
 	int ret;
 
-	ret = etcd_parse_range(resp->body, resp->len, e->plen, &res.rev, &rows, why);
+	ret = etcd_parse_range(resp->body, resp->len, e->b.plen, &res.rev, &rows, why);
 	if (ret < 0) {
 		kvh_rows_free(&rows);
-		etcd_op_fail(op, ret, "etcd %s: %s", e->eps[op->ep], why);
+		etcd_op_fail(op, ret, "etcd %s: %s", e->b.eps[op->ep], why);
 		return;
 	}
-	if (op->kind == ETCD_GET && rows.n == 0) {
-		snprintf(op->msg, sizeof(op->msg), "'%s': not found", op->key);
-		res.status = -ENOENT;
-		res.msg = op->msg;
-	}
-	kvh_rows_sort(&rows);
-	res.n = op->kind == ETCD_GET && rows.n > 1 ? 1 : rows.n;
-	res.entries = rows.v;
+	kvh_rows_result(&rows, op->kind == ETCD_GET, op->key, op->msg, sizeof(op->msg), &res);
 	etcd_op_finish(op, &res);
 	kvh_rows_free(&rows);
 }
@@ -268,7 +233,7 @@ static void etcd_done_txn(struct etcd *e, struct etcd_op *op, const struct kvh_r
 
 	ret = etcd_parse_txn(resp->body, resp->len, &res.rev, &ok, why);
 	if (ret < 0) {
-		etcd_op_fail(op, ret, "etcd %s: %s", e->eps[op->ep], why);
+		etcd_op_fail(op, ret, "etcd %s: %s", e->b.eps[op->ep], why);
 		return;
 	}
 	if (!ok) {
@@ -285,6 +250,21 @@ static void etcd_auth_flush(struct etcd *e, int status, const char *why)
 {
 	struct etcd_op *list = e->waiting;
 
+	/* Watches first: one started "from now" before a write was queued must
+	 * see that write, so its create request goes out before the write's.
+	 * (Two connections: this narrows the window; a watch from an explicit
+	 * revision, as the agent uses, has none.) */
+	for (struct kvh_watch *kw = e->b.watches; kw; kw = kw->next) {
+		struct etcd_watch *w = etcd_watch_of(kw);
+
+		if (!w->auth_wait)
+			continue;
+		w->auth_wait = false;
+		if (status == 0)
+			etcd_watch_connect(w);
+		else
+			etcd_watch_backoff(w);
+	}
 	e->waiting = NULL;
 	e->waiting_tail = &e->waiting;
 	while (list) {
@@ -298,15 +278,6 @@ static void etcd_auth_flush(struct etcd *e, int status, const char *why)
 			etcd_op_fail_msg(op, status);
 		}
 	}
-	for (struct etcd_watch *w = e->watches; w; w = w->next) {
-		if (!w->auth_wait)
-			continue;
-		w->auth_wait = false;
-		if (status == 0)
-			etcd_watch_connect(w);
-		else
-			etcd_watch_backoff(w);
-	}
 }
 
 static void etcd_done_auth(struct etcd *e, struct etcd_op *op, int status,
@@ -317,8 +288,8 @@ static void etcd_done_auth(struct etcd *e, struct etcd_op *op, int status,
 	e->authing = false;
 	if (status == 0)
 		status = etcd_parse_auth(resp->body, resp->len, &token, why);
-	if (status == 0 && asprintf(&e->token_hdr, "Authorization: %s", token) < 0) {
-		e->token_hdr = NULL;
+	if (status == 0 && asprintf(&e->b.token_hdr, "Authorization: %s", token) < 0) {
+		e->b.token_hdr = NULL;
 		status = -ENOMEM;
 		snprintf(why, sizeof(why), "out of memory");
 	}
@@ -329,7 +300,7 @@ static void etcd_done_auth(struct etcd *e, struct etcd_op *op, int status,
 		if (op->msg[0])
 			snprintf(prev, sizeof(prev), "%s", op->msg);
 		else
-			snprintf(prev, sizeof(prev), "etcd %s: %s", e->eps[op->ep], why);
+			snprintf(prev, sizeof(prev), "etcd %s: %s", e->b.eps[op->ep], why);
 		snprintf(op->msg, sizeof(op->msg), "authenticate as '%.64s': %.280s", e->user,
 			 prev);
 	}
@@ -340,14 +311,9 @@ static void etcd_done_auth(struct etcd *e, struct etcd_op *op, int status,
 /* A transport failure: move on to the next endpoint if nothing was sent. */
 static bool etcd_failover(struct etcd *e, struct etcd_op *op, const struct kvh_resp *resp)
 {
-	if (resp->status == -ECANCELED || e->closing)
-		return false;
-	if (resp->status != -ECONNREFUSED && resp->status != -ETIMEDOUT)
-		return false;
-	if (resp->sent && op->kind != ETCD_GET && op->kind != ETCD_LIST)
-		return false;
-	etcd_ep_failed(e, op->ep);
-	if (++op->tries >= e->n_eps)
+	bool read = op->kind == ETCD_GET || op->kind == ETCD_LIST;
+
+	if (!kvh_backend_failover(&e->b, resp, op->ep, &op->tries, read))
 		return false;
 	etcd_resubmit(e, op);
 	return true;
@@ -360,14 +326,14 @@ static int etcd_done_error(struct etcd *e, struct etcd_op *op, const struct kvh_
 	int ret = etcd_parse_error(resp->body, resp->len, resp->code, why);
 
 	if (ret == -EACCES && e->user && op->kind != ETCD_AUTH && !op->auth_retried &&
-	    !e->closing) {
+	    !e->b.closing) {
 		op->auth_retried = true;
-		free(e->token_hdr);
-		e->token_hdr = NULL;
+		free(e->b.token_hdr);
+		e->b.token_hdr = NULL;
 		etcd_resubmit(e, op);
 		return 0;
 	}
-	snprintf(op->msg, sizeof(op->msg), "etcd %s: %s", e->eps[op->ep], why);
+	snprintf(op->msg, sizeof(op->msg), "etcd %s: %s", e->b.eps[op->ep], why);
 	return ret;
 }
 
@@ -382,7 +348,7 @@ static void etcd_op_done(const struct kvh_resp *resp, void *arg)
 	else if (status < 0 && etcd_failover(e, op, resp))
 		return;
 	else if (status < 0)
-		snprintf(op->msg, sizeof(op->msg), "etcd %s: %s", e->eps[op->ep], resp->msg);
+		snprintf(op->msg, sizeof(op->msg), "etcd %s: %s", e->b.eps[op->ep], resp->msg);
 	else if (resp->code != 200 && (status = etcd_done_error(e, op, resp)) == 0)
 		return;
 	if (op->kind == ETCD_AUTH) {
@@ -449,11 +415,7 @@ static int etcd_read(struct kv *base, enum etcd_kind kind, const char *key, kv_c
 	char *full = NULL, *body;
 	int ret;
 
-	if (!cb)
-		return -EINVAL;
-	if (e->closing)
-		return -ESHUTDOWN;
-	ret = kvh_key_full(e->prefix, key, kind == ETCD_LIST, &full);
+	ret = kvh_backend_read_key(&e->b, key, kind == ETCD_LIST, cb, &full);
 	if (ret < 0)
 		return ret;
 	body = etcd_range_body(full, kind == ETCD_LIST);
@@ -471,71 +433,39 @@ static int etcd_list(struct kv *base, const char *prefix, kv_cb cb, void *arg)
 	return etcd_read(base, ETCD_LIST, prefix, cb, arg);
 }
 
-static int etcd_op_check(const struct etcd *e, const struct kv_op *op)
-{
-	char *full = NULL;
-	int ret;
-
-	if ((unsigned int)op->type > KV_OP_CHECK || (unsigned int)op->cmp > KV_CMP_PRESENT)
-		return -EINVAL;
-	if (op->type == KV_OP_CHECK && op->cmp == KV_CMP_NONE)
-		return -EINVAL;
-	if (op->type == KV_OP_PUT && !op->value && op->len)
-		return -EINVAL;
-	ret = kvh_key_full(e->prefix, op->key, false, &full);
-	free(full);
-	return ret;
-}
-
 static int etcd_txn(struct kv *base, const struct kv_op *ops, size_t n, kv_cb cb, void *arg)
 {
 	struct etcd *e = (struct etcd *)base;
 	const char *first = NULL;
+	int ret;
 
-	if (!ops || n == 0 || n > KV_TXN_MAX || !cb)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		int ret = etcd_op_check(e, &ops[i]);
-
-		if (ret < 0)
-			return ret;
-		if (!first && ops[i].cmp != KV_CMP_NONE)
+	ret = kvh_backend_txn_check(&e->b, ops, n, cb);
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < n && !first; i++)
+		if (ops[i].cmp != KV_CMP_NONE)
 			first = ops[i].key;
-	}
-	if (kvh_ops_dup(ops, n))
-		return -EINVAL;
-	if (e->closing)
-		return -ESHUTDOWN;
 	return etcd_start(e, ETCD_TXN, first ? first : ops[0].key,
-			  etcd_txn_body(e->prefix, ops, n), cb, arg);
+			  etcd_txn_body(e->b.prefix, ops, n), cb, arg);
 }
 
 /* ---- watches ---- */
 
-static void etcd_watch_retry_cb(uv_timer_t *t)
-{
-	etcd_watch_connect(t->data);
-}
-
 /* Drop the stream (if any) and connect again after delay_ms. */
 static void etcd_watch_restart(struct etcd_watch *w, unsigned int delay_ms)
 {
-	if (w->req) {
-		kvh_cancel(w->e->http, w->req);
-		w->req = NULL;
+	if (w->kw.req) {
+		kvh_cancel(w->kw.b->http, w->kw.req);
+		w->kw.req = NULL;
 	}
 	w->gen++;
 	w->len = 0;
-	uv_timer_start(&w->timer, etcd_watch_retry_cb, delay_ms, 0);
+	kvh_watch_retry(&w->kw, delay_ms);
 }
 
 static void etcd_watch_backoff(struct etcd_watch *w)
 {
-	unsigned int delay = w->backoff_ms;
-
-	w->backoff_ms = w->backoff_ms * 2 > ETCD_BACKOFF_MAX_MS ? ETCD_BACKOFF_MAX_MS
-								: w->backoff_ms * 2;
-	etcd_watch_restart(w, delay);
+	etcd_watch_restart(w, kvh_watch_next_delay(&w->kw));
 }
 
 /* Deliver the events of one answer; false when the watch died meanwhile. */
@@ -543,7 +473,7 @@ static bool etcd_watch_deliver(struct etcd_watch *w, const struct kvh_rows *ev)
 {
 	uint64_t from = w->next_rev, top = 0;
 
-	for (size_t i = 0; i < ev->n && !w->dead; i++) {
+	for (size_t i = 0; i < ev->n && !w->kw.dead; i++) {
 		const struct kv_entry *en = &ev->v[i];
 		struct kv_event kev = {
 			.type = en->value ? KV_EV_PUT : KV_EV_DEL,
@@ -553,21 +483,21 @@ static bool etcd_watch_deliver(struct etcd_watch *w, const struct kvh_rows *ev)
 		/* Repeats after a reconnect are dropped. */
 		if (en->mod_rev < from)
 			continue;
-		w->cb(&kev, w->arg);
+		w->kw.cb(&kev, w->kw.arg);
 		if (en->mod_rev > top)
 			top = en->mod_rev;
 	}
 	if (top >= w->next_rev)
 		w->next_rev = top + 1;
-	return !w->dead;
+	return !w->kw.dead;
 }
 
 static void etcd_watch_compacted(struct etcd_watch *w, const struct etcd_wresp *wr)
 {
 	uint64_t from = w->created_rev > wr->compact_rev ? w->created_rev : wr->compact_rev;
 
-	w->cb(NULL, w->arg);
-	if (w->dead)
+	w->kw.cb(NULL, w->kw.arg);
+	if (w->kw.dead)
 		return;
 	/* The re-list the watcher does now sees at least this revision. */
 	w->next_rev = from + 1;
@@ -577,25 +507,25 @@ static void etcd_watch_compacted(struct etcd_watch *w, const struct etcd_wresp *
 /* One object of the stream. */
 static void etcd_watch_line(struct etcd_watch *w, const char *line, size_t len)
 {
-	struct etcd *e = w->e;
+	struct etcd *e = etcd_of(w->kw.b);
 	struct etcd_wresp wr;
 	char why[ETCD_MSG_LEN];
 
-	if (etcd_parse_watch(line, len, e->plen, &wr, why) < 0) {
+	if (etcd_parse_watch(line, len, e->b.plen, &wr, why) < 0) {
 		etcd_watch_backoff(w);
 		return;
 	}
 	if (wr.error) {
-		if (wr.err == -EACCES && e->token_hdr) {
-			free(e->token_hdr);
-			e->token_hdr = NULL;
+		if (wr.err == -EACCES && e->b.token_hdr) {
+			free(e->b.token_hdr);
+			e->b.token_hdr = NULL;
 		}
 		etcd_watch_backoff(w);
 	} else if (wr.created) {
 		w->created_rev = wr.rev;
 		if (!w->next_rev)
 			w->next_rev = wr.rev + 1;
-		w->backoff_ms = ETCD_BACKOFF_MIN_MS;
+		w->kw.backoff_ms = KVH_BACKOFF_MIN_MS;
 	} else if (wr.compact_rev) {
 		etcd_watch_compacted(w, &wr);
 	} else if (wr.canceled) {
@@ -636,7 +566,7 @@ static void etcd_watch_chunk(const char *data, size_t len, void *arg)
 		etcd_watch_backoff(w);
 		return;
 	}
-	while (!w->dead && w->gen == gen) {
+	while (!w->kw.dead && w->gen == gen) {
 		char *nl = memchr(w->buf + start, '\n', w->len - start);
 		size_t end;
 
@@ -647,7 +577,7 @@ static void etcd_watch_chunk(const char *data, size_t len, void *arg)
 			etcd_watch_line(w, w->buf + start, end - start);
 		start = end + 1;
 	}
-	if (w->dead || w->gen != gen)
+	if (w->kw.dead || w->gen != gen)
 		return;
 	memmove(w->buf, w->buf + start, w->len - start);
 	w->len -= start;
@@ -656,42 +586,41 @@ static void etcd_watch_chunk(const char *data, size_t len, void *arg)
 static void etcd_watch_done(const struct kvh_resp *resp, void *arg)
 {
 	struct etcd_watch *w = arg;
-	struct etcd *e = w->e;
+	struct etcd *e = etcd_of(w->kw.b);
 
-	w->req = NULL;
-	if (resp->status == -ECANCELED || w->dead)
+	w->kw.req = NULL;
+	if (resp->status == -ECANCELED || w->kw.dead)
 		return;
 	if (resp->status == 0 && resp->code != 200) {
 		char why[ETCD_MSG_LEN];
 
 		if (etcd_parse_error(resp->body, resp->len, resp->code, why) == -EACCES &&
-		    e->token_hdr) {
-			free(e->token_hdr);
-			e->token_hdr = NULL;
+		    e->b.token_hdr) {
+			free(e->b.token_hdr);
+			e->b.token_hdr = NULL;
 		}
 	}
-	if ((resp->status == -ECONNREFUSED || resp->status == -ETIMEDOUT) && !resp->sent)
-		etcd_ep_failed(e, w->ep);
+	kvh_watch_failed(&w->kw, resp);
 	etcd_watch_backoff(w);
 }
 
 static void etcd_watch_connect(struct etcd_watch *w)
 {
-	struct etcd *e = w->e;
+	struct etcd *e = etcd_of(w->kw.b);
 	const char *hdrs[3];
 	char url[1024], *body;
 	struct kvh_call call = {
 		.method = "POST",
 		.url = url,
 		.headers = hdrs,
-		.connect_timeout_ms = e->connect_ms,
+		.connect_timeout_ms = e->b.connect_ms,
 		.on_chunk = etcd_watch_chunk,
 	};
 	int ret = -ENOMEM;
 
-	if (w->dead || w->req)
+	if (w->kw.dead || w->kw.req)
 		return;
-	if (e->user && !e->token_hdr) {
+	if (e->user && !e->b.token_hdr) {
 		w->auth_wait = true;
 		etcd_auth_start(e);
 		return;
@@ -700,47 +629,29 @@ static void etcd_watch_connect(struct etcd_watch *w)
 	w->len = 0;
 	body = etcd_watch_body(w->prefix, w->next_rev);
 	if (body) {
-		w->ep = e->cur;
-		snprintf(url, sizeof(url), "%s/v3/watch", e->eps[w->ep]);
-		etcd_headers(e, hdrs);
+		w->kw.ep = e->b.cur;
+		snprintf(url, sizeof(url), "%s/v3/watch", e->b.eps[w->kw.ep]);
+		kvh_backend_headers(&e->b, hdrs);
 		call.body = body;
 		call.len = strlen(body);
-		ret = kvh_request(e->http, &call, etcd_watch_done, w, &w->req);
+		ret = kvh_request(e->b.http, &call, etcd_watch_done, w, &w->kw.req);
 		free(body);
 	}
 	if (ret < 0)
 		etcd_watch_backoff(w);
 }
 
-static void etcd_maybe_free(struct etcd *e);
-
-static void etcd_watch_closed(uv_handle_t *h)
+static void etcd_watch_timer(struct kvh_watch *kw)
 {
-	struct etcd_watch *w = h->data;
-	struct etcd *e = w->e;
+	etcd_watch_connect(etcd_watch_of(kw));
+}
+
+static void etcd_watch_free(struct kvh_watch *kw)
+{
+	struct etcd_watch *w = etcd_watch_of(kw);
 
 	free(w->buf);
 	free(w->prefix);
-	free(w);
-	e->handles--;
-	etcd_maybe_free(e);
-}
-
-static void etcd_watch_kill(struct etcd *e, struct etcd_watch *w)
-{
-	if (w->dead)
-		return;
-	w->dead = true;
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		e->watches = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
-	if (w->req)
-		kvh_cancel(e->http, w->req);
-	w->req = NULL;
-	uv_close((uv_handle_t *)&w->timer, etcd_watch_closed);
 }
 
 static int etcd_watch(struct kv *base, const char *prefix, uint64_t after_rev,
@@ -750,93 +661,42 @@ static int etcd_watch(struct kv *base, const char *prefix, uint64_t after_rev,
 	struct etcd_watch *w;
 	int ret;
 
-	if (!cb || !out)
-		return -EINVAL;
-	if (e->closing)
-		return -ESHUTDOWN;
+	ret = kvh_watch_check(&e->b, cb, out);
+	if (ret < 0)
+		return ret;
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	ret = kvh_key_full(e->prefix, prefix, true, &w->prefix);
+	ret = kvh_key_full(e->b.prefix, prefix, true, &w->prefix);
 	if (ret < 0) {
 		free(w);
 		return ret;
 	}
-	w->e = e;
-	w->cb = cb;
-	w->arg = arg;
 	w->next_rev = after_rev ? after_rev + 1 : 0;
-	w->backoff_ms = ETCD_BACKOFF_MIN_MS;
-	uv_timer_init(e->loop, &w->timer);
-	w->timer.data = w;
-	e->handles++;
-	w->next = e->watches;
-	if (e->watches)
-		e->watches->prev = w;
-	e->watches = w;
-	/* Connect from the loop, like every other callback path. */
-	uv_timer_start(&w->timer, etcd_watch_retry_cb, 0, 0);
-	*out = (struct kv_watch *)w;
+	kvh_watch_add(&e->b, &w->kw, cb, arg, out);
 	return 0;
-}
-
-static void etcd_unwatch(struct kv *base, struct kv_watch *handle)
-{
-	if (handle)
-		etcd_watch_kill((struct etcd *)base, (struct etcd_watch *)handle);
 }
 
 /* ---- lifecycle ---- */
 
-static void etcd_free(struct etcd *e)
+static void etcd_destroy(struct kvh_backend *b)
 {
-	kvh_endpoints_free(e->eps, e->n_eps);
-	free(e->prefix);
+	struct etcd *e = etcd_of(b);
+
 	free(e->user);
 	free(e->password);
-	free(e->token_hdr);
-	free(e);
 }
 
-static void etcd_maybe_free(struct etcd *e)
+static void etcd_http_closed(struct kvh_backend *b)
 {
-	void (*cb)(void *arg) = e->close_cb;
-	void *arg = e->close_arg;
-
-	if (e->handles > 0)
-		return;
-	etcd_free(e);
-	if (cb)
-		cb(arg);
-}
-
-static void etcd_http_closed(void *arg)
-{
-	struct etcd *e = arg;
-
 	/* Normally empty: the authenticate request's cancel failed them. */
-	etcd_auth_flush(e, -ECANCELED, "store: closed before the operation completed");
-	e->handles--;
-	etcd_maybe_free(e);
-}
-
-static void etcd_close(struct kv *base, void (*cb)(void *arg), void *arg)
-{
-	struct etcd *e = (struct etcd *)base;
-
-	if (e->closing)
-		return;		/* a second close is a caller bug: keep the first */
-	e->closing = true;
-	e->close_cb = cb;
-	e->close_arg = arg;
-	while (e->watches)
-		etcd_watch_kill(e, e->watches);
-	kvh_close(e->http, etcd_http_closed, e);
+	etcd_auth_flush(etcd_of(b), -ECANCELED, "store: closed before the operation completed");
 }
 
 /* "user:password" from the first line of the file. */
-static int etcd_load_auth(struct etcd *e, const char *path, struct ovn_err *err)
+static int etcd_load_auth(struct kvh_backend *b, const char *path, struct ovn_err *err)
 {
+	struct etcd *e = etcd_of(b);
 	char *line = NULL, *colon;
 	int ret;
 
@@ -857,64 +717,37 @@ static int etcd_load_auth(struct etcd *e, const char *path, struct ovn_err *err)
 	return 0;
 }
 
-static int etcd_config(struct etcd *e, const struct kv_config *cfg, struct ovn_err *err)
-{
-	const struct kvh_tls tls = { cfg->tls.ca, cfg->tls.cert, cfg->tls.key };
-	double timeout = cfg->timeout > 0 ? cfg->timeout : ETCD_TIMEOUT_MS / 1000.0;
-	int ret;
-
-	ret = kvh_endpoints_dup("etcd", cfg->endpoints, cfg->n_endpoints, &e->eps, err);
-	if (ret < 0)
-		return ret;
-	e->n_eps = cfg->n_endpoints;
-	e->prefix = strdup(cfg->prefix ? cfg->prefix : "");
-	if (!e->prefix)
-		return ovn_err_set(err, -ENOMEM, "etcd: out of memory");
-	e->plen = strlen(e->prefix);
-	if (e->plen > KVH_KEY_MAX / 2)
-		return ovn_err_set(err, -ENAMETOOLONG, "store.prefix: too long");
-	e->timeout_ms = (long)(timeout * 1000);
-	e->connect_ms = e->timeout_ms;
-	if (e->n_eps > 1)
-		e->connect_ms = e->timeout_ms / (long)e->n_eps;
-	if (e->connect_ms < ETCD_CONNECT_MIN_MS)
-		e->connect_ms = ETCD_CONNECT_MIN_MS;
-	if (cfg->password_file) {
-		ret = etcd_load_auth(e, cfg->password_file, err);
-		if (ret < 0)
-			return ret;
-	}
-	return kvh_new(&e->http, e->loop, &tls, err);
-}
+static const struct kvh_backend_ops etcd_backend_ops = {
+	.destroy = etcd_destroy,
+	.load_secret = etcd_load_auth,
+	.watch_connect = etcd_watch_timer,
+	.watch_free = etcd_watch_free,
+	.http_closed = etcd_http_closed,
+};
 
 static int etcd_open(struct kv **out, uv_loop_t *loop, const struct kv_config *cfg,
 		     struct ovn_err *err)
 {
-	struct etcd *e = calloc(1, sizeof(*e));
+	struct kvh_backend *b;
+	struct etcd *e;
 	int ret;
 
-	if (!e)
-		return ovn_err_set(err, -ENOMEM, "etcd: out of memory");
-	e->base.ops = &kv_etcd_ops;
-	e->loop = loop;
-	e->waiting_tail = &e->waiting;
-	ret = etcd_config(e, cfg, err);
-	if (ret < 0) {
-		etcd_free(e);
+	ret = kvh_backend_open(&b, sizeof(*e), &kv_etcd_ops, &etcd_backend_ops, loop, cfg, err);
+	if (ret < 0)
 		return ret;
-	}
-	e->handles = 1;
-	*out = &e->base;
+	e = etcd_of(b);
+	e->waiting_tail = &e->waiting;
+	*out = &b->base;
 	return 0;
 }
 
 const struct kv_ops kv_etcd_ops = {
 	.name = "etcd",
 	.open = etcd_open,
-	.close = etcd_close,
+	.close = kvh_backend_close,
 	.get = etcd_get,
 	.list = etcd_list,
 	.txn = etcd_txn,
 	.watch = etcd_watch,
-	.unwatch = etcd_unwatch,
+	.unwatch = kvh_unwatch,
 };

@@ -23,7 +23,9 @@
  * itself after its timer and every poll have closed (counted in handles).
  *
  * Also here, because etcd and Consul both need them: base64, full keys,
- * decoded result rows, the password file and the endpoint list.
+ * decoded result rows, the password file, the endpoint list, and the
+ * backend skeleton (struct kvh_backend: configuration, endpoint failover,
+ * watch timers and list, the close sequence).
  *
  * Does not: follow redirects, retry (the backends decide), speak HTTP/2
  * (HTTP/1.1 keeps the framing of etcd's watch stream simple), or resolve
@@ -857,6 +859,19 @@ void kvh_rows_sort(struct kvh_rows *r)
 		qsort(r->v, r->n, sizeof(*r->v), kvh_entry_cmp);
 }
 
+void kvh_rows_result(struct kvh_rows *r, bool get, const char *key, char *msg, size_t size,
+		     struct kv_result *res)
+{
+	if (get && r->n == 0) {
+		snprintf(msg, size, "'%s': not found", key);
+		res->status = -ENOENT;
+		res->msg = msg;
+	}
+	kvh_rows_sort(r);
+	res->n = get && r->n > 1 ? 1 : r->n;
+	res->entries = r->v;
+}
+
 void kvh_rows_free(struct kvh_rows *r)
 {
 	for (size_t i = 0; i < r->n; i++) {
@@ -946,4 +961,267 @@ bool kvh_ops_dup(const struct kv_op *ops, size_t n)
 			    strcmp(ops[i].key, ops[j].key) == 0)
 				return true;
 	return false;
+}
+
+static int kvh_op_check(const struct kvh_backend *b, const struct kv_op *op)
+{
+	char *full = NULL;
+	int ret;
+
+	if ((unsigned int)op->type > KV_OP_CHECK || (unsigned int)op->cmp > KV_CMP_PRESENT)
+		return -EINVAL;
+	if (op->type == KV_OP_CHECK && op->cmp == KV_CMP_NONE)
+		return -EINVAL;
+	if (op->type == KV_OP_PUT && !op->value && op->len)
+		return -EINVAL;
+	ret = kvh_key_full(b->prefix, op->key, false, &full);
+	free(full);
+	return ret;
+}
+
+int kvh_backend_txn_check(struct kvh_backend *b, const struct kv_op *ops, size_t n,
+			  kv_cb cb)
+{
+	if (!ops || n == 0 || n > KV_TXN_MAX || !cb)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		int ret = kvh_op_check(b, &ops[i]);
+
+		if (ret < 0)
+			return ret;
+	}
+	if (kvh_ops_dup(ops, n))
+		return -EINVAL;
+	return b->closing ? -ESHUTDOWN : 0;
+}
+
+int kvh_backend_read_key(struct kvh_backend *b, const char *key, bool as_prefix, kv_cb cb,
+			 char **full)
+{
+	if (!cb)
+		return -EINVAL;
+	if (b->closing)
+		return -ESHUTDOWN;
+	return kvh_key_full(b->prefix, key, as_prefix, full);
+}
+
+void kvh_backend_headers(const struct kvh_backend *b, const char *hdrs[3])
+{
+	hdrs[0] = "Content-Type: application/json";
+	hdrs[1] = b->token_hdr;
+	hdrs[2] = NULL;
+}
+
+static bool kvh_unreachable(const struct kvh_resp *resp)
+{
+	return resp->status == -ECONNREFUSED || resp->status == -ETIMEDOUT;
+}
+
+void kvh_backend_ep_failed(struct kvh_backend *b, size_t ep)
+{
+	if (b->cur == ep)
+		b->cur = (b->cur + 1) % b->n_eps;
+}
+
+bool kvh_backend_failover(struct kvh_backend *b, const struct kvh_resp *resp, size_t ep,
+			  size_t *tries, bool idempotent)
+{
+	if (b->closing || !kvh_unreachable(resp))
+		return false;
+	/* Sent: a write may have been applied, so only a read goes again. */
+	if (resp->sent && !idempotent)
+		return false;
+	kvh_backend_ep_failed(b, ep);
+	return ++*tries < b->n_eps;
+}
+
+/* ---- backend lifecycle ---- */
+
+static void kvh_backend_free(struct kvh_backend *b)
+{
+	if (b->ops->destroy)
+		b->ops->destroy(b);
+	kvh_endpoints_free(b->eps, b->n_eps);
+	free(b->prefix);
+	free(b->token_hdr);
+	free(b);
+}
+
+static void kvh_backend_maybe_free(struct kvh_backend *b)
+{
+	void (*cb)(void *arg) = b->close_cb;
+	void *arg = b->close_arg;
+
+	if (b->handles > 0)
+		return;
+	kvh_backend_free(b);
+	if (cb)
+		cb(arg);
+}
+
+static void kvh_backend_http_closed(void *arg)
+{
+	struct kvh_backend *b = arg;
+
+	if (b->ops->http_closed)
+		b->ops->http_closed(b);
+	b->handles--;
+	kvh_backend_maybe_free(b);
+}
+
+void kvh_backend_close(struct kv *kv, void (*cb)(void *arg), void *arg)
+{
+	struct kvh_backend *b = (struct kvh_backend *)kv;
+
+	if (b->closing)
+		return;		/* a second close is a caller bug: keep the first */
+	b->closing = true;
+	b->close_cb = cb;
+	b->close_arg = arg;
+	while (b->watches)
+		kvh_watch_kill(b, b->watches);
+	kvh_close(b->http, kvh_backend_http_closed, b);
+}
+
+static int kvh_backend_config(struct kvh_backend *b, const struct kv_config *cfg,
+			      struct ovn_err *err)
+{
+	const struct kvh_tls tls = { cfg->tls.ca, cfg->tls.cert, cfg->tls.key };
+	double timeout = cfg->timeout > 0 ? cfg->timeout : KVH_TIMEOUT_MS / 1000.0;
+	const char *what = b->base.ops->name;
+	int ret;
+
+	ret = kvh_endpoints_dup(what, cfg->endpoints, cfg->n_endpoints, &b->eps, err);
+	if (ret < 0)
+		return ret;
+	b->n_eps = cfg->n_endpoints;
+	b->prefix = strdup(cfg->prefix ? cfg->prefix : "");
+	if (!b->prefix)
+		return ovn_err_set(err, -ENOMEM, "%s: out of memory", what);
+	b->plen = strlen(b->prefix);
+	if (b->plen > KVH_KEY_MAX / 2)
+		return ovn_err_set(err, -ENAMETOOLONG, "store.prefix: too long");
+	/* Each endpoint gets a share of the timeout to connect, so a silent
+	 * host does not eat the whole request's time. */
+	b->timeout_ms = (long)(timeout * 1000);
+	b->connect_ms = b->n_eps > 1 ? b->timeout_ms / (long)b->n_eps : b->timeout_ms;
+	if (b->connect_ms < KVH_CONNECT_MIN_MS)
+		b->connect_ms = KVH_CONNECT_MIN_MS;
+	if (cfg->password_file) {
+		ret = b->ops->load_secret(b, cfg->password_file, err);
+		if (ret < 0)
+			return ret;
+	}
+	return kvh_new(&b->http, b->loop, &tls, err);
+}
+
+int kvh_backend_open(struct kvh_backend **out, size_t size, const struct kv_ops *kv_ops,
+		     const struct kvh_backend_ops *ops, uv_loop_t *loop,
+		     const struct kv_config *cfg, struct ovn_err *err)
+{
+	struct kvh_backend *b = calloc(1, size);
+	int ret;
+
+	if (!b)
+		return ovn_err_set(err, -ENOMEM, "%s: out of memory", kv_ops->name);
+	b->base.ops = kv_ops;
+	b->ops = ops;
+	b->loop = loop;
+	ret = kvh_backend_config(b, cfg, err);
+	if (ret < 0) {
+		kvh_backend_free(b);
+		return ret;
+	}
+	b->handles = 1;
+	*out = b;
+	return 0;
+}
+
+/* ---- backend watches ---- */
+
+static void kvh_watch_timer_cb(uv_timer_t *t)
+{
+	struct kvh_watch *w = t->data;
+
+	w->b->ops->watch_connect(w);
+}
+
+int kvh_watch_check(const struct kvh_backend *b, kv_watch_cb cb, struct kv_watch **out)
+{
+	if (!cb || !out)
+		return -EINVAL;
+	return b->closing ? -ESHUTDOWN : 0;
+}
+
+void kvh_watch_add(struct kvh_backend *b, struct kvh_watch *w, kv_watch_cb cb, void *arg,
+		   struct kv_watch **out)
+{
+	w->b = b;
+	w->cb = cb;
+	w->arg = arg;
+	w->backoff_ms = KVH_BACKOFF_MIN_MS;
+	uv_timer_init(b->loop, &w->timer);
+	w->timer.data = w;
+	b->handles++;
+	w->next = b->watches;
+	if (b->watches)
+		b->watches->prev = w;
+	b->watches = w;
+	/* Connect from the loop, like every other callback path. */
+	kvh_watch_retry(w, 0);
+	*out = (struct kv_watch *)w;
+}
+
+static void kvh_watch_closed(uv_handle_t *h)
+{
+	struct kvh_watch *w = h->data;
+	struct kvh_backend *b = w->b;
+
+	b->ops->watch_free(w);
+	free(w);
+	b->handles--;
+	kvh_backend_maybe_free(b);
+}
+
+void kvh_watch_kill(struct kvh_backend *b, struct kvh_watch *w)
+{
+	if (w->dead)
+		return;
+	w->dead = true;
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		b->watches = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	if (w->req)
+		kvh_cancel(b->http, w->req);
+	w->req = NULL;
+	uv_close((uv_handle_t *)&w->timer, kvh_watch_closed);
+}
+
+void kvh_unwatch(struct kv *kv, struct kv_watch *w)
+{
+	if (w)
+		kvh_watch_kill((struct kvh_backend *)kv, (struct kvh_watch *)w);
+}
+
+void kvh_watch_retry(struct kvh_watch *w, unsigned int delay_ms)
+{
+	uv_timer_start(&w->timer, kvh_watch_timer_cb, delay_ms, 0);
+}
+
+unsigned int kvh_watch_next_delay(struct kvh_watch *w)
+{
+	unsigned int delay = w->backoff_ms;
+
+	w->backoff_ms = w->backoff_ms * 2 > KVH_BACKOFF_MAX_MS ? KVH_BACKOFF_MAX_MS
+							       : w->backoff_ms * 2;
+	return delay;
+}
+
+void kvh_watch_failed(struct kvh_watch *w, const struct kvh_resp *resp)
+{
+	if (kvh_unreachable(resp) && !resp->sent)
+		kvh_backend_ep_failed(w->b, w->ep);
 }
