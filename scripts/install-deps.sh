@@ -22,6 +22,7 @@
 #   libsodium-dev                    gossip encryption (AEAD)
 #   dnsutils dnsmasq-base            DNS tests: dig, a real upstream resolver
 #   clang libclang-rt-14-dev         libFuzzer targets (make fuzz)
+#   openssl                          store TLS test: a CA and certificates
 #   man-db mandoc                    man pages: render (man) and lint (make man)
 #   jq curl socat                    netns tests: read JSON answers, raw HTTP
 #                                    on the API socket, malformed requests
@@ -30,7 +31,7 @@ DEPS_PACKAGES="build-essential pkg-config libuv1-dev libjansson-dev libyaml-dev
 libmnl-dev libcmocka-dev iproute2 iputils-ping procps util-linux tcpdump
 jq curl socat libhiredis-dev libcurl4-openssl-dev redis-server etcd-server
 etcd-client libsodium-dev dnsutils dnsmasq-base clang libclang-rt-14-dev
-man-db mandoc"
+man-db mandoc openssl"
 
 set -euo pipefail
 

@@ -561,6 +561,116 @@ static void test_latency(void **state)
 		      one * 1e3, three * 1e3);
 }
 
+/* ---- TLS: a second etcd that demands client certificates ---- */
+
+/* A CA, a server certificate for 127.0.0.1 and a client certificate, made
+ * with the openssl command for this test only. */
+static int make_certs(const char *d)
+{
+	char cmd[2048];
+
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && exec >/dev/null 2>&1 && "
+		 "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=ovn-test-ca "
+		 "-keyout ca.key -out ca.pem && "
+		 "openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout srv.key -out srv.csr && "
+		 "printf 'subjectAltName=IP:127.0.0.1' > san.ext && "
+		 "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
+		 "-extfile san.ext -out srv.pem && "
+		 "openssl req -newkey rsa:2048 -nodes -subj /CN=ovn-agent -keyout cli.key -out cli.csr && "
+		 "openssl x509 -req -in cli.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
+		 "-out cli.pem && "
+		 "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=other-ca "
+		 "-keyout other.key -out other.pem", d);
+	return system(cmd) == 0 ? 0 : -EIO;
+}
+
+static pid_t etcd_tls_start(const char *d, uint16_t cport, uint16_t pport)
+{
+	char curl_s[64], purl[64], cluster[80], data[160], a[4][160];
+	pid_t pid;
+
+	snprintf(curl_s, sizeof(curl_s), "https://127.0.0.1:%u", cport);
+	snprintf(purl, sizeof(purl), "http://127.0.0.1:%u", pport);
+	snprintf(cluster, sizeof(cluster), "t=%s", purl);
+	snprintf(data, sizeof(data), "%s/data", d);
+	snprintf(a[0], sizeof(a[0]), "%s/srv.pem", d);
+	snprintf(a[1], sizeof(a[1]), "%s/srv.key", d);
+	snprintf(a[2], sizeof(a[2]), "%s/ca.pem", d);
+	snprintf(a[3], sizeof(a[3]), "%s/etcd.log", d);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(a[3], O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execlp("etcd", "etcd", "--name", "t", "--data-dir", data, "--listen-client-urls",
+		       curl_s, "--advertise-client-urls", curl_s, "--listen-peer-urls", purl,
+		       "--initial-advertise-peer-urls", purl, "--initial-cluster", cluster,
+		       "--cert-file", a[0], "--key-file", a[1], "--trusted-ca-file", a[2],
+		       "--client-cert-auth", (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* One put through a store opened with the given TLS files. */
+static int tls_put(struct kvc *c, const char *url, const char *d, const char *ca,
+		   const char *cert, const char *key)
+{
+	char fca[160], fcert[160], fkey[160];
+	const char *eps[1] = { url };
+	struct kv_config cfg = { .backend = "etcd", .prefix = PREFIX, .endpoints = eps,
+				 .n_endpoints = 1, .timeout = 2.0 };
+	struct kv_op op = { .type = KV_OP_PUT, .key = "/tls", .value = "x", .len = 1 };
+	struct kv *kv;
+	int r;
+
+	snprintf(fca, sizeof(fca), "%s/%s", d, ca);
+	snprintf(fcert, sizeof(fcert), "%s/%s", d, cert ? cert : "");
+	snprintf(fkey, sizeof(fkey), "%s/%s", d, key ? key : "");
+	cfg.tls.ca = fca;
+	cfg.tls.cert = cert ? fcert : NULL;
+	cfg.tls.key = key ? fkey : NULL;
+	kv = kvc_open_cfg(c, &cfg);
+	r = kvc_txn_wait(c, kv, &op, 1, NULL);
+	kvc_close(c, kv);
+	return r;
+}
+
+/* store.tls: the CA pins the server, the client certificate authenticates
+ * the agent; a wrong CA or no client certificate is refused. */
+static void test_tls(void **state)
+{
+	struct kvc *c = *state;
+	char d[] = "/tmp/ovn-etcdtls.XXXXXX", url[64];
+	uint16_t cport = free_port(), pport = free_port();
+	pid_t pid = -1;
+	int r = -1;
+
+	if (!on_path("openssl"))
+		skip();
+	assert_non_null(mkdtemp(d));
+	assert_int_equal(make_certs(d), 0);
+	pid = etcd_tls_start(d, cport, pport);
+	assert_true(pid > 0);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%u", cport);
+	for (int i = 0; i < 100 && r != 0; i++) {	/* until it has a leader */
+		r = tls_put(c, url, d, "ca.pem", "cli.pem", "cli.key");
+		if (r != 0)
+			usleep(100 * 1000);
+	}
+	assert_int_equal(r, 0);
+	assert_true(tls_put(c, url, d, "other.pem", "cli.pem", "cli.key") < 0);
+	assert_true(tls_put(c, url, d, "ca.pem", NULL, NULL) < 0);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	nftw(d, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 #define FT(fn) cmocka_unit_test_setup_teardown(fn, ft_setup, ft_teardown)
 
 int main(void)
@@ -576,6 +686,7 @@ int main(void)
 		FT(test_failover),
 		FT(test_dup_keys),
 		FT(test_latency),
+		FT(test_tls),
 		FT(test_auth),		/* last: it turns auth on and off */
 	};
 	int fails, ret;
