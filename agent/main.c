@@ -304,6 +304,11 @@ int main(int argc, char **argv)
 	/* One malloc arena: the core is one thread; the helper threads (thread
 	 * pool, namespace sockets) would otherwise each keep an arena alive. */
 	mallopt(M_ARENA_MAX, 1);
+	/* Fixed thresholds (the dynamic ones let freed big buffers, such as an
+	 * HTTP connection's, move onto the heap and stay resident): large
+	 * blocks are mmapped and returned on free, the heap top is trimmed. */
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
 	signal(SIGPIPE, SIG_IGN);
 	uv_signal_init(a.loop, &a.sig_term);
 	uv_signal_init(a.loop, &a.sig_int);
