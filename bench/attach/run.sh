@@ -101,6 +101,8 @@ phase_bulk()
 	R[bulk_${tag}_attach_http]="\"$codes\""
 	R[bulk_${tag}_endpoints]=$(ovnctl_on "$A" endpoint ls --json | jq length)
 	R[agent_rss_kb_1000_${tag}]=$(awk '/VmRSS/{print $2}' "/proc/$pid/status")
+	# private memory of the agent (RSS also counts shared-library pages)
+	R[agent_anon_kb_1000_${tag}]=$(awk '/^Anonymous:/{s+=$2} END{print s}' "/proc/$pid/smaps")
 	t0=$(date +%s%N)
 	curl_batch "$T/det" >/dev/null
 	t1=$(date +%s%N)
