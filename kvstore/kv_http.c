@@ -35,12 +35,20 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+/* libcurl is loaded with dlopen when the first etcd/Consul store opens:
+ * linked, it would bring ~30 libraries (TLS, Kerberos, LDAP, ...) into every
+ * agent, and their pages were most of an embedded-store agent's memory.
+ * The calls below go through curl_fn; type checking macros are off since the
+ * names are macros here. */
+#define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
+#include <dlfcn.h>
 
 #include "kv_http_int.h"
 #include "util.h"
@@ -93,12 +101,89 @@ struct kvh {
 	void *close_arg;
 };
 
+static struct {
+	CURLcode (*global_init)(long flags);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *c, CURLoption o, ...);
+	CURLcode (*easy_getinfo)(CURL *c, CURLINFO i, ...);
+	void (*easy_cleanup)(CURL *c);
+	const char *(*easy_strerror)(CURLcode e);
+	struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
+	void (*slist_free_all)(struct curl_slist *l);
+	CURLM *(*multi_init)(void);
+	CURLMcode (*multi_setopt)(CURLM *m, CURLMoption o, ...);
+	CURLMcode (*multi_add_handle)(CURLM *m, CURL *c);
+	CURLMcode (*multi_remove_handle)(CURLM *m, CURL *c);
+	CURLMcode (*multi_socket_action)(CURLM *m, curl_socket_t s, int ev, int *running);
+	CURLMcode (*multi_assign)(CURLM *m, curl_socket_t s, void *p);
+	CURLMsg *(*multi_info_read)(CURLM *m, int *left);
+	CURLMcode (*multi_cleanup)(CURLM *m);
+} curl_fn;
+
+static const struct {
+	const char *sym;
+	size_t off;
+} curl_syms[] = {
+#define CURL_SYM(f) { "curl_" #f, offsetof(__typeof__(curl_fn), f) }
+	CURL_SYM(global_init), CURL_SYM(easy_init), CURL_SYM(easy_setopt),
+	CURL_SYM(easy_getinfo), CURL_SYM(easy_cleanup), CURL_SYM(easy_strerror),
+	CURL_SYM(slist_append), CURL_SYM(slist_free_all), CURL_SYM(multi_init),
+	CURL_SYM(multi_setopt), CURL_SYM(multi_add_handle), CURL_SYM(multi_remove_handle),
+	CURL_SYM(multi_socket_action), CURL_SYM(multi_assign), CURL_SYM(multi_info_read),
+	CURL_SYM(multi_cleanup),
+#undef CURL_SYM
+};
+
+/* curl.h keeps argument-count macros for the variadic three. */
+#undef curl_easy_setopt
+#undef curl_easy_getinfo
+#undef curl_multi_setopt
+#define curl_global_init (*curl_fn.global_init)
+#define curl_easy_init (*curl_fn.easy_init)
+#define curl_easy_setopt (*curl_fn.easy_setopt)
+#define curl_easy_getinfo (*curl_fn.easy_getinfo)
+#define curl_easy_cleanup (*curl_fn.easy_cleanup)
+#define curl_easy_strerror (*curl_fn.easy_strerror)
+#define curl_slist_append (*curl_fn.slist_append)
+#define curl_slist_free_all (*curl_fn.slist_free_all)
+#define curl_multi_init (*curl_fn.multi_init)
+#define curl_multi_setopt (*curl_fn.multi_setopt)
+#define curl_multi_add_handle (*curl_fn.multi_add_handle)
+#define curl_multi_remove_handle (*curl_fn.multi_remove_handle)
+#define curl_multi_socket_action (*curl_fn.multi_socket_action)
+#define curl_multi_assign (*curl_fn.multi_assign)
+#define curl_multi_info_read (*curl_fn.multi_info_read)
+#define curl_multi_cleanup (*curl_fn.multi_cleanup)
+
 static pthread_once_t kvh_curl_once = PTHREAD_ONCE_INIT;
-static CURLcode kvh_curl_init_ret;
+static int kvh_curl_init_ret;
+static char kvh_curl_why[160];
 
 static void kvh_curl_init(void)
 {
-	kvh_curl_init_ret = curl_global_init(CURL_GLOBAL_DEFAULT);
+	void *lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+
+	if (!lib) {
+		snprintf(kvh_curl_why, sizeof(kvh_curl_why), "cannot load libcurl.so.4: %s "
+			 "(install libcurl4)", dlerror());
+		kvh_curl_init_ret = -ENOENT;
+		return;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(curl_syms); i++) {
+		void *f = dlsym(lib, curl_syms[i].sym);
+
+		if (!f) {
+			snprintf(kvh_curl_why, sizeof(kvh_curl_why), "libcurl.so.4 lacks %s",
+				 curl_syms[i].sym);
+			kvh_curl_init_ret = -ENOSYS;
+			return;
+		}
+		memcpy((char *)&curl_fn + curl_syms[i].off, &f, sizeof(f));
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		snprintf(kvh_curl_why, sizeof(kvh_curl_why), "curl_global_init failed");
+		kvh_curl_init_ret = -EIO;
+	}
 }
 
 static void kvh_process(struct kvh *h);
@@ -639,9 +724,8 @@ int kvh_new(struct kvh **out, uv_loop_t *loop, const struct kvh_tls *tls,
 	bool fail = false;
 
 	pthread_once(&kvh_curl_once, kvh_curl_init);
-	if (kvh_curl_init_ret != CURLE_OK)
-		return ovn_err_set(err, -EIO, "http: curl_global_init failed: %s",
-				   curl_easy_strerror(kvh_curl_init_ret));
+	if (kvh_curl_init_ret < 0)
+		return ovn_err_set(err, kvh_curl_init_ret, "http: %s", kvh_curl_why);
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return ovn_err_set(err, -ENOMEM, "http: out of memory");
