@@ -42,6 +42,7 @@ clean()
 	stop_pid "$D/store/redis.pid"
 	for ns in $CONTAINERS $HOSTS store ul; do
 		ip netns list | grep -qw "$P-$ns" && ip netns delete "$P-$ns"
+		rm -rf "/etc/netns/${P:?}-$ns"	# resolv.conf the agents wrote
 	done
 	rm -rf "$D"
 	echo "ovn demo removed"
