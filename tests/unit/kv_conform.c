@@ -14,7 +14,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1083,4 +1086,37 @@ int kv_conform_run(struct kv_fixture *f)
 
 	snprintf(name, sizeof(name), "kv_conform(%s)", f->name);
 	return kvc_run_group(name, tests, sizeof(tests) / sizeof(tests[0]), f);
+}
+
+/* ---- helpers for the backends' own server fixtures ---- */
+
+bool kvc_on_path(const char *name)
+{
+	const char *path = getenv("PATH");
+	char buf[4096], *save = NULL, *dir;
+
+	snprintf(buf, sizeof(buf), "%s", path ? path : "/usr/bin:/bin");
+	for (dir = strtok_r(buf, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		char file[4200];
+
+		snprintf(file, sizeof(file), "%s/%s", dir, name);
+		if (access(file, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+uint16_t kvc_free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	uint16_t port = 0;
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
+		port = ntohs(sa.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
 }

@@ -152,4 +152,9 @@ int kvc_put_wait(struct kvc *c, const char *key, const char *val, uint64_t *rev)
 int kvc_get_wait(struct kvc *c, const char *key, struct kvc_res *res);
 int kvc_list_wait(struct kvc *c, const char *prefix, struct kvc_res *res);
 
+/* For fixtures that start a real server: is an executable on PATH; a free
+ * TCP port on 127.0.0.1 (0 if none could be had). */
+bool kvc_on_path(const char *name);
+uint16_t kvc_free_port(void);
+
 #endif

@@ -269,37 +269,6 @@ struct consul_srv {
 
 static struct consul_srv srv = { .pid = -1 };
 
-static bool on_path(const char *name)
-{
-	const char *path = getenv("PATH");
-	char buf[4096], *save = NULL, *dir;
-
-	snprintf(buf, sizeof(buf), "%s", path ? path : "/usr/bin:/bin");
-	for (dir = strtok_r(buf, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-		char file[4200];
-
-		snprintf(file, sizeof(file), "%s/%s", dir, name);
-		if (access(file, X_OK) == 0)
-			return true;
-	}
-	return false;
-}
-
-static uint16_t free_port(void)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t sl = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	uint16_t port = 0;
-
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
-		port = ntohs(sa.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
 static size_t sink(char *p, size_t size, size_t n, void *ud)
 {
 	size_t *got = ud;
@@ -395,12 +364,12 @@ static int consul_init(void)
 	strcpy(srv.dir, "/tmp/ovn-consultest.XXXXXX");
 	if (!mkdtemp(srv.dir))
 		return -errno;
-	srv.http = free_port();
-	srv.dns = free_port();
-	srv.serf_lan = free_port();
-	srv.serf_wan = free_port();
-	srv.server = free_port();
-	srv.grpc = free_port();
+	srv.http = kvc_free_port();
+	srv.dns = kvc_free_port();
+	srv.serf_lan = kvc_free_port();
+	srv.serf_wan = kvc_free_port();
+	srv.server = kvc_free_port();
+	srv.grpc = kvc_free_port();
 	snprintf(srv.url, sizeof(srv.url), "http://127.0.0.1:%u", srv.http);
 	return consul_start();
 }
@@ -451,7 +420,7 @@ int main(void)
 	int fails, ret;
 
 	fails = cmocka_run_group_tests_name("consul wire", wire, NULL, NULL);
-	if (!on_path("consul")) {
+	if (!kvc_on_path("consul")) {
 		fprintf(stderr, "\n*** SKIP: consul not found on PATH: Consul backend conformance "
 				"NOT run ***\n\n");
 		return fails;

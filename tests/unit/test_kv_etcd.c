@@ -42,37 +42,6 @@ static struct etcd_srv srv = { .pid = -1 };
 
 /* ---- running etcd ---- */
 
-static bool on_path(const char *name)
-{
-	const char *path = getenv("PATH");
-	char buf[4096], *save = NULL, *dir;
-
-	snprintf(buf, sizeof(buf), "%s", path ? path : "/usr/bin:/bin");
-	for (dir = strtok_r(buf, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-		char file[4200];
-
-		snprintf(file, sizeof(file), "%s/%s", dir, name);
-		if (access(file, X_OK) == 0)
-			return true;
-	}
-	return false;
-}
-
-static uint16_t free_port(void)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t sl = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	uint16_t port = 0;
-
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
-		port = ntohs(sa.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
 static size_t sink(char *p, size_t size, size_t n, void *ud)
 {
 	struct { char *buf; size_t len, cap; } *o = ud;
@@ -173,10 +142,10 @@ static int etcd_init(void)
 	strcpy(srv.dir, "/tmp/ovn-etcdtest.XXXXXX");
 	if (!mkdtemp(srv.dir))
 		return -errno;
-	srv.cport = free_port();
-	srv.pport = free_port();
+	srv.cport = kvc_free_port();
+	srv.pport = kvc_free_port();
 	snprintf(srv.url, sizeof(srv.url), "http://127.0.0.1:%u", srv.cport);
-	snprintf(srv.dead_url, sizeof(srv.dead_url), "http://127.0.0.1:%u", free_port());
+	snprintf(srv.dead_url, sizeof(srv.dead_url), "http://127.0.0.1:%u", kvc_free_port());
 	return etcd_start();
 }
 
@@ -481,7 +450,7 @@ static void test_auth(void **state)
 	uint64_t r1;
 	int fd;
 
-	if (!on_path("etcdctl"))
+	if (!kvc_on_path("etcdctl"))
 		skip();
 	assert_int_equal(etcdctl("user add root:s3cret"), 0);
 	assert_int_equal(etcdctl("user grant-role root root"), 0);
@@ -647,11 +616,11 @@ static void test_tls(void **state)
 {
 	struct kvc *c = *state;
 	char d[] = "/tmp/ovn-etcdtls.XXXXXX", url[64];
-	uint16_t cport = free_port(), pport = free_port();
+	uint16_t cport = kvc_free_port(), pport = kvc_free_port();
 	pid_t pid = -1;
 	int r = -1;
 
-	if (!on_path("openssl"))
+	if (!kvc_on_path("openssl"))
 		skip();
 	assert_non_null(mkdtemp(d));
 	assert_int_equal(make_certs(d), 0);
@@ -692,7 +661,7 @@ int main(void)
 	int fails, ret;
 
 	fails = cmocka_run_group_tests_name("etcd wire", wire, NULL, NULL);
-	if (!on_path("etcd")) {
+	if (!kvc_on_path("etcd")) {
 		fprintf(stderr, "\n*** SKIP: etcd not found on PATH: etcd backend conformance "
 				"NOT run ***\n\n");
 		return fails;

@@ -47,22 +47,7 @@ static struct rsrv srv = { .pid = -1 };
 
 static bool rsrv_found(void)
 {
-	return system("command -v redis-server >/dev/null 2>&1") == 0;
-}
-
-static int rsrv_free_port(void)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-		port = ntohs(sa.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
+	return kvc_on_path("redis-server");
 }
 
 /* A synchronous admin connection (hiredis blocking API). */
@@ -167,7 +152,7 @@ static int rsrv_up(void)
 	if (!mkdtemp(srv.dir))
 		return -errno;
 	for (int i = 0; i < 5 && ret == -EADDRINUSE; i++) {
-		srv.port = rsrv_free_port();
+		srv.port = kvc_free_port();
 		ret = rsrv_start();
 	}
 	snprintf(srv.url, sizeof(srv.url), "redis://127.0.0.1:%d", srv.port);
@@ -341,7 +326,7 @@ static void t_unreachable(void **state)
 	struct kvc_res r = { 0 };
 	struct kv *kv;
 
-	snprintf(url, sizeof(url), "redis://127.0.0.1:%d", rsrv_free_port());
+	snprintf(url, sizeof(url), "redis://127.0.0.1:%d", kvc_free_port());
 	cfg.endpoints = eps;
 	kv = kvc_open_cfg(c, &cfg);
 	for (int i = 0; i < 2; i++) {
