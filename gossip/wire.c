@@ -241,21 +241,29 @@ int gw_pkt_add(struct gw_buf *b, const void *msg, size_t len)
 
 /* ---- decoders: one per type, called with len >= the fixed size ---- */
 
+/* The two names after a fixed header hl bytes long (ping: target and
+ * sender; suspect: suspect and accuser): they must fill the message exactly
+ * and both be valid names. */
+static int dec_two_names(const uint8_t *q, size_t len, size_t hl, uint8_t nl, uint8_t fl,
+			 struct gw_str *name, struct gw_str *from)
+{
+	const uint8_t *n = q + hl, *f = n + nl;
+
+	if (hl + nl + fl != len || !gw_name_ok(n, nl) || !gw_name_ok(f, fl))
+		return -EBADMSG;
+	*name = (struct gw_str){ n, nl };
+	*from = (struct gw_str){ f, fl };
+	return 0;
+}
+
 static int dec_ping(const uint8_t *q, size_t len, struct gw_msg *m)
 {
 	struct gw_ping h;
-	const uint8_t *name, *from;
 
 	memcpy(&h, q, sizeof(h));
-	name = q + sizeof(h);
-	from = name + h.name_len;
-	if (sizeof(h) + h.name_len + h.from_len != len || !gw_name_ok(name, h.name_len) ||
-	    !gw_name_ok(from, h.from_len))
-		return -EBADMSG;
 	m->ping.seq = be32toh(h.seq);
-	m->ping.target = (struct gw_str){ name, h.name_len };
-	m->ping.from = (struct gw_str){ from, h.from_len };
-	return 0;
+	return dec_two_names(q, len, sizeof(h), h.name_len, h.from_len, &m->ping.target,
+			     &m->ping.from);
 }
 
 static int dec_iping(const uint8_t *q, size_t len, struct gw_msg *m)
@@ -305,18 +313,11 @@ static int dec_alive(const uint8_t *q, size_t len, struct gw_msg *m)
 static int dec_suspect(const uint8_t *q, size_t len, struct gw_msg *m)
 {
 	struct gw_suspect h;
-	const uint8_t *name, *from;
 
 	memcpy(&h, q, sizeof(h));
-	name = q + sizeof(h);
-	from = name + h.name_len;
-	if (sizeof(h) + h.name_len + h.from_len != len || !gw_name_ok(name, h.name_len) ||
-	    !gw_name_ok(from, h.from_len))
-		return -EBADMSG;
 	m->suspect.inc = be32toh(h.incarnation);
-	m->suspect.name = (struct gw_str){ name, h.name_len };
-	m->suspect.from = (struct gw_str){ from, h.from_len };
-	return 0;
+	return dec_two_names(q, len, sizeof(h), h.name_len, h.from_len, &m->suspect.name,
+			     &m->suspect.from);
 }
 
 static int dec_event(const uint8_t *q, size_t len, struct gw_msg *m)
