@@ -42,6 +42,15 @@ void gossip_config_lan(struct gossip_config *cfg)
 	};
 }
 
+void gossip_config_ovn(struct gossip_config *cfg)
+{
+	gossip_config_lan(cfg);
+	cfg->probe_interval_ms = 200;
+	cfg->probe_timeout_ms = 100;
+	cfg->suspicion_mult = 3;
+	cfg->eager_events = true;
+}
+
 /* ---- helpers shared by the core ---- */
 
 uint32_t g_rand(struct gossip *g)

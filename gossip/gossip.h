@@ -156,6 +156,12 @@ struct gossip_stats {
 };
 
 void gossip_config_lan(struct gossip_config *cfg);
+/* ovn's profile, what the agent runs: the LAN defaults with 200 ms probes
+ * (100 ms timeout) and suspicion_mult 3, so a failure is confirmed in about
+ * 1 s at 50 members (min suspicion 3 x log10(50) x 200 ms), and eager
+ * events. The faster probing costs bytes, paid back by the compact wire
+ * format (issue 4 targets: bench/gossip measures both against serf). */
+void gossip_config_ovn(struct gossip_config *cfg);
 
 /* Copies cfg, io and cb. 0, -EINVAL (bad name/config), -ENOMEM. */
 int gossip_new(const struct gossip_config *cfg, const struct gossip_io *io,
