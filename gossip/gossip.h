@@ -71,6 +71,7 @@ struct gossip_member {
 	const uint8_t *meta;		/* tags, see gossip_tags_encode() */
 	size_t meta_len;
 	bool is_self;
+	int32_t rtt_ms;			/* last direct probe's round trip, -1 unknown */
 };
 
 /* Timing and sizes; gossip_config_lan() fills memberlist's LAN defaults
@@ -158,8 +159,8 @@ struct gossip_stats {
 void gossip_config_lan(struct gossip_config *cfg);
 /* ovn's profile, what the agent runs: the LAN defaults with 200 ms probes
  * (100 ms timeout) and suspicion_mult 3, so a failure is confirmed in about
- * 1 s at 50 members (min suspicion 3 x log10(50) x 200 ms), and eager
- * events. The faster probing costs bytes, paid back by the compact wire
+ * 1 s at 50 members (min suspicion 3 x log10(50) x 200 ms), eager events,
+ * and a 10 s reconnect interval. The faster probing costs bytes, paid back by the compact wire
  * format (issue 4 targets: bench/gossip measures both against serf). */
 void gossip_config_ovn(struct gossip_config *cfg);
 

@@ -81,6 +81,7 @@ static struct gmember *gm_insert(struct gossip *g, const struct gw_str *name,
 		return NULL;
 	gw_str_copy(m->name, name);
 	m->pub.name = m->name;
+	m->pub.rtt_ms = -1;
 	m->pub.addr = *addr;
 	m->pub.state = GOSSIP_ALIVE;
 	m->hash = g_hash(name->p, name->len);

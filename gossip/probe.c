@@ -250,6 +250,13 @@ static bool gp_relay_ack(struct gossip *g, uint32_t seq)
 
 static void gp_acked(struct gossip *g)
 {
+	struct gmember *m;
+
+	/* Only a direct ack times the path to the target; one relayed by an
+	 * indirect probe includes the relay's two legs. */
+	if (!g->probe.indirect &&
+	    (m = gm_find(g, (const uint8_t *)g->probe.target, strlen(g->probe.target))))
+		m->pub.rtt_ms = (int32_t)(g->now - g->probe.start_ms);
 	g->probe.active = false;
 	g->probe.acked = true;
 	gp_health_add(g, -1);
