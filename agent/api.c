@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "cluster.h"
 #include "log.h"
 #include "metrics.h"
 #include "util.h"
@@ -157,6 +158,43 @@ static void endpoints_list(struct http_req *req, void *arg)
 	netmgr_endpoint_list(arg, http_query_get(req, "network", net, sizeof(net)), done, req);
 }
 
+/* Gossip routes answer 404 with a reason when gossip is off. */
+static struct cluster *cluster_of(struct http_req *req, void *arg)
+{
+	struct cluster *c = netmgr_cluster(arg);
+
+	if (!c)
+		reply_error(req, 404, "gossip is off on this host (gossip.port is not set)");
+	return c;
+}
+
+static void members_get(struct http_req *req, void *arg)
+{
+	struct cluster *c = cluster_of(req, arg);
+
+	if (c)
+		cluster_members(c, done, req);
+}
+
+static void keys_get(struct http_req *req, void *arg)
+{
+	struct cluster *c = cluster_of(req, arg);
+
+	if (c)
+		cluster_keys_list(c, done, req);
+}
+
+static void keys_post(struct http_req *req, void *arg)
+{
+	struct cluster *c = cluster_of(req, arg);
+	json_t *j;
+
+	if (!c || !(j = body_json(req)))
+		return;
+	cluster_keys_op(c, j, done, req);
+	json_decref(j);
+}
+
 const struct http_route api_routes[] = {
 	{ "GET", "/v1/status", status_get },
 	{ "GET", "/v1/networks", networks_list },
@@ -167,6 +205,9 @@ const struct http_route api_routes[] = {
 	{ "POST", "/v1/networks/*/detach", network_detach },
 	{ "GET", "/v1/endpoints", endpoints_list },
 	{ "GET", "/v1/debug/latency", latency_get },
+	{ "GET", "/v1/members", members_get },
+	{ "GET", "/v1/keys", keys_get },
+	{ "POST", "/v1/keys", keys_post },
 	{ "GET", "/metrics", metrics_get },
 };
 const size_t api_n_routes = ARRAY_SIZE(api_routes);

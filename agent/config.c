@@ -22,7 +22,6 @@
  * (a mapping key such as `api:` with no value is an empty mapping), and a
  * key may not contain '.', so every setting has one spelling.
  *
- * TODO: gossip seeds.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -78,6 +77,7 @@ static int check_mtu(const struct key *k, const void *field, char *why);
 static int check_advertise(const struct key *k, const void *field, char *why);
 static int check_endpoint(const struct key *k, const void *field, char *why);
 static int check_upstream(const struct key *k, const void *field, char *why);
+static int check_seed(const struct key *k, const void *field, char *why);
 
 #define F(f) .off = offsetof(struct cfg, f), .size = sizeof(((struct cfg *)0)->f)
 
@@ -116,6 +116,10 @@ static const struct key keys[] = {
 	{ "dns.address", T_IP4, F(dns.address), .check = check_advertise },
 	{ "dns.upstreams", T_STRLIST, F(dns.upstreams), .check = check_upstream },
 	{ "dns.ttl", T_UINT, F(dns.ttl), .min = 1, .max = 86400 },
+	{ .path = "gossip", .type = T_MAP },
+	{ "gossip.port", T_UINT, F(gossip.port), .min = 0, .max = 65535 },
+	{ "gossip.join", T_STRLIST, F(gossip.join), .check = check_seed },
+	{ "gossip.keyring", T_STR, F(gossip.keyring), .check = check_abs_path },
 };
 
 #undef F
@@ -486,6 +490,29 @@ static int check_upstream(const struct key *k, const void *field, char *why)
 	return -EINVAL;
 }
 
+/* One gossip seed (a T_STRLIST item): "IPv4" or "IPv4:PORT". */
+static int check_seed(const struct key *k, const void *field, char *why)
+{
+	char host[OVN_IP_STRLEN];
+	const char *v = field, *colon = strchr(v, ':');
+	struct ovn_ip ip;
+	char *end;
+	long port;
+
+	if (colon && (size_t)(colon - v) < sizeof(host)) {
+		memcpy(host, v, (size_t)(colon - v));
+		host[colon - v] = '\0';
+		port = strtol(colon + 1, &end, 10);
+		if (ovn_ip_parse(&ip, host) == 0 && ip.family == AF_INET && colon[1] && !*end &&
+		    port > 0 && port < 65536)
+			return 0;
+	} else if (!colon && ovn_ip_parse(&ip, v) == 0 && ip.family == AF_INET) {
+		return 0;
+	}
+	snprintf(why, WHY_LEN, "'%.64s' is not IPv4 or IPv4:PORT", v);
+	return -EINVAL;
+}
+
 static int check_node(const struct key *k, const void *field, char *why)
 {
 	const char *s = field;
@@ -784,6 +811,13 @@ static int check_all(struct loader *l)
 	if (r == 0 && strcmp(c->store.backend, "embedded") && c->store.endpoints.n == 0)
 		r = fail_at(l, line_of(l, "store.backend"), "store.backend",
 			    "a cluster store needs store.endpoints (e.g. [redis://HOST:6379])");
+	if (r == 0 && c->gossip.port && !c->advertise.family)
+		r = fail_at(l, line_of(l, "gossip.port"), "gossip.port",
+			    "gossip needs advertise (the address other hosts reach this one at)");
+	if (r == 0 && !c->gossip.port && (c->gossip.join.n || c->gossip.keyring[0]))
+		r = fail_at(l, line_of(l, c->gossip.join.n ? "gossip.join" : "gossip.keyring"),
+			    c->gossip.join.n ? "gossip.join" : "gossip.keyring",
+			    "gossip is off: set gossip.port (e.g. 7946) to turn it on");
 	return r;
 }
 

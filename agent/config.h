@@ -54,6 +54,11 @@ struct cfg {
 		struct cfg_strlist upstreams;	/* "IP" or "IP:PORT"; [] = /etc/resolv.conf */
 		uint32_t ttl;			/* seconds, default 10 */
 	} dns;
+	struct {			/* membership and endpoint events (agent/cluster.c) */
+		uint32_t port;			/* UDP+TCP; 0 (default) = gossip off */
+		struct cfg_strlist join;	/* seeds: "IPv4" or "IPv4:PORT" */
+		char keyring[256];		/* JSON array of base64 keys; "" = plain */
+	} gossip;
 };
 
 /* Fill every field with its default (node from gethostname). */

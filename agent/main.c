@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "cluster.h"
 #include "config.h"
 #include "dataplane.h"
 #include "http.h"
@@ -34,6 +35,7 @@ struct agent {
 	struct dp *dp;
 	struct kv *kv;
 	struct netmgr *nm;
+	struct cluster *cluster;	/* NULL: gossip off */
 	struct http_server *http;
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t retry;	/* start again while a cluster store is away */
@@ -95,6 +97,19 @@ static void http_closed(void *arg)
 		close_signals(a);
 }
 
+static void cluster_left(void *arg)
+{
+	struct agent *a = arg;
+
+	a->cluster = NULL;
+	if (a->http)
+		http_server_close(a->http, http_closed, a);
+	else
+		http_closed(a);
+}
+
+/* Gossip first (its leave announcement needs the loop a little longer),
+ * then the API, netmgr and the store. */
 static void agent_stop(struct agent *a, int code)
 {
 	if (a->stopping)
@@ -102,10 +117,7 @@ static void agent_stop(struct agent *a, int code)
 	a->stopping = true;
 	a->exit_code = code;
 	log_info("stopping");
-	if (a->http)
-		http_server_close(a->http, http_closed, a);
-	else
-		http_closed(a);
+	cluster_leave(a->cluster, cluster_left, a);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -179,6 +191,10 @@ static void started(int status, const struct ovn_err *err, json_t *result, void 
 	}
 	if (status < 0) {
 		log_error("start: %s", err ? err->msg : strerror(-status));
+		return agent_stop(a, 1);
+	}
+	if (a->cfg.gossip.port && cluster_new(&a->cluster, a->loop, &a->cfg, a->nm, &e2) < 0) {
+		log_error("%s", e2.msg);
 		return agent_stop(a, 1);
 	}
 	if (http_server_listen_unix(&a->http, a->loop, a->cfg.api.socket, 0660,

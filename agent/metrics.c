@@ -1,12 +1,13 @@
 /* metrics.c: GET /metrics in the Prometheus text format (0.0.4): gauges of
  * what netmgr holds, counters and histograms from struct nm_stats, and the
  * process's resident memory. Rendered into one buffer per request; a few KB.
- * TODO: gossip series once they exist; an optional TCP listener. */
+ * TODO: an optional TCP listener. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "dns.h"
 #include "dnsint.h"
 #include "metrics.h"
@@ -162,6 +163,46 @@ static void dns_series(struct buf *b, const struct dns_counters *c)
 	counter(b, "ovn_dns_malformed_total", "DNS queries dropped unanswered.", c->malformed);
 }
 
+/* Gossip (cluster.c); nothing when it is off. */
+static void gossip_series(struct buf *b, struct netmgr *nm)
+{
+	static const char *const states[] = { "alive", "suspect", "failed", "left" };
+	struct cluster *c = nm->gossip;
+	const struct gossip_stats *s;
+
+	counter(b, "ovn_gossip_endpoint_events_applied_total",
+		"Endpoint changes gossip delivered before the store's watch.",
+		nm->stats.gossip_applied);
+	counter(b, "ovn_gossip_peers_withdrawn_total",
+		"FDB/neighbour entries withdrawn because their host failed.",
+		nm->stats.peers_withdrawn);
+	if (!c)
+		return;
+	s = cluster_stats(c);
+	metric(b, "ovn_gossip_members", "gauge", "Gossip members by state, this host included.");
+	for (int i = GOSSIP_ALIVE; i <= GOSSIP_LEFT; i++)
+		put(b, "ovn_gossip_members{state=\"%s\"} %zu\n", states[i],
+		    cluster_member_count(c, (enum gossip_state)i));
+	metric(b, "ovn_gossip_bytes_total", "counter", "Gossip UDP bytes, sealed.");
+	put(b, "ovn_gossip_bytes_total{dir=\"out\"} %llu\n", (unsigned long long)s->bytes_out);
+	put(b, "ovn_gossip_bytes_total{dir=\"in\"} %llu\n", (unsigned long long)s->bytes_in);
+	metric(b, "ovn_gossip_packets_total", "counter", "Gossip UDP packets.");
+	put(b, "ovn_gossip_packets_total{dir=\"out\"} %llu\n", (unsigned long long)s->pkts_out);
+	put(b, "ovn_gossip_packets_total{dir=\"in\"} %llu\n", (unsigned long long)s->pkts_in);
+	counter(b, "ovn_gossip_auth_failures_total",
+		"Gossip input dropped because no installed key opened it.", s->auth_failures);
+	counter(b, "ovn_gossip_malformed_total", "Gossip input dropped by the decoder.",
+		s->malformed);
+	counter(b, "ovn_gossip_suspicions_total", "Members this host suspected.", s->suspicions);
+	counter(b, "ovn_gossip_declared_dead_total", "Suspicions that ran out here.",
+		s->declared_dead);
+	counter(b, "ovn_gossip_events_received_total", "User events received (new).",
+		s->events_in);
+	counter(b, "ovn_gossip_events_oversize_total",
+		"Endpoint records too big for one gossip event (the store carried them).",
+		cluster_events_oversize(c));
+}
+
 void metrics_get(struct http_req *req, void *arg)
 {
 	struct netmgr *nm = arg;
@@ -175,6 +216,7 @@ void metrics_get(struct http_req *req, void *arg)
 	gauges(&b, nm);
 	counters(&b, &nm->stats);
 	dns_series(&b, dnsint_counters(nm));
+	gossip_series(&b, nm);
 	if (b.oom)
 		http_reply(req, 500, NULL, "{\"error\":\"out of memory\"}", 25);
 	else

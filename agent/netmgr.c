@@ -30,6 +30,7 @@
 
 #include <signal.h>
 
+#include "cluster.h"
 #include "dnsint.h"
 #include "ipam.h"
 #include "log.h"
@@ -380,6 +381,10 @@ void ep_drop(struct netmgr *nm, struct ep *e)
 	struct net *n = e->net;
 
 	dnsint_ep_removed(nm, e);
+	if (!e->local) {
+		snprintf(nm->gone[nm->n_gone % NM_GONE], sizeof(nm->gone[0]), "%s", e->rec.id);
+		nm->n_gone++;
+	}
 	for (struct ep **pp = &n->eps; *pp; pp = &(*pp)->next)
 		if (*pp == e) {
 			*pp = e->next;
@@ -654,7 +659,18 @@ void netmgr_free(struct netmgr *nm)
 		next = n->next;
 		net_free(n);
 	}
+	free(nm->down);
 	free(nm);
+}
+
+void netmgr_set_cluster(struct netmgr *nm, struct cluster *c)
+{
+	nm->gossip = c;
+}
+
+struct cluster *netmgr_cluster(const struct netmgr *nm)
+{
+	return nm->gossip;
 }
 
 /* ---- reconcile ---------------------------------------------------------- */
@@ -711,6 +727,8 @@ void ep_forget(struct netmgr *nm, struct ep *e, const char *why)
 	log_info("endpoint %s (%s on %s) removed: %s", e->rec.id, e->rec.name, e->net->rec.name,
 		 why);
 	nm->stats.endpoints_forgotten++;
+	if (e->local)
+		cluster_ep_down(nm->gossip, e->net->rec.name, e->rec.id);
 	r |= op_add(&tmp, KV_OP_DEL, KV_CMP_NONE,
 		    fmt("/endpoints/%s/%s", e->net->rec.name, e->rec.id), NULL);
 	if (e->rec.ipv4.ip.family)
@@ -1406,6 +1424,7 @@ static void attached(const struct kv_result *res, void *arg)
 	}
 	crash_point("attach-store");
 	dnsint_ep_added(op->nm, e);	/* committed: now its names exist */
+	cluster_ep_up(op->nm->gossip, &e->rec);
 	op->result = model_endpoint_to_json(&e->rec);
 	log_info("endpoint %s attached to %s name=%s if=%s", e->rec.id, e->net->rec.name,
 		 e->rec.name, e->rec.ifname);
@@ -1529,6 +1548,7 @@ static void detached(const struct kv_result *res, void *arg)
 	}
 	crash_point("detach-store");
 	op->result = json_pack("{s:[s]}", "removed", e->rec.id);
+	cluster_ep_down(op->nm->gossip, e->net->rec.name, e->rec.id);
 	ep_kernel_remove(op->nm, e);
 	op_done(op, 0);
 }

@@ -65,4 +65,15 @@ void netmgr_latency(struct netmgr *nm, netmgr_cb cb, void *arg);
 /* Run a reconcile pass now (tests, SIGHUP). */
 void netmgr_reconcile(struct netmgr *nm);
 
+/* Gossip (agent/cluster.c) tells netmgr what it learns ahead of the store:
+ * an endpoint record of another host (JSON as stored; NULL = removed) and
+ * hosts found failed or back. The store stays the truth: its watch confirms
+ * or repairs whatever gossip said. */
+struct cluster;
+void netmgr_set_cluster(struct netmgr *nm, struct cluster *c);
+struct cluster *netmgr_cluster(const struct netmgr *nm);
+void netmgr_gossip_endpoint(struct netmgr *nm, const char *net, const char *id, const char *json,
+			    size_t len);
+void netmgr_node_state(struct netmgr *nm, const char *node, bool up);
+
 #endif

@@ -63,6 +63,16 @@ struct netmgr {
 #define NM_ABORTED 64
 	char aborted[NM_ABORTED][NM_ID_LEN + 1];
 	unsigned n_aborted;
+	struct cluster *gossip;	/* NULL: gossip off (cluster.h) */
+	/* Remote endpoints removed lately: a gossip announcement that arrives
+	 * after the removal (events are not ordered) must not revive one. */
+#define NM_GONE 512
+	char gone[NM_GONE][NM_ID_LEN + 1];
+	unsigned n_gone;
+	/* Hosts gossip found failed: their endpoints stay known (the store
+	 * still has them) but are not programmed until the host is back. */
+	char (*down)[64];
+	unsigned n_down;
 };
 
 
@@ -91,6 +101,7 @@ void aborted_add(struct netmgr *nm, const char *id);
 bool aborted_has(struct netmgr *nm, const char *id);
 
 /* peers.c: remote endpoints as FDB, neighbour and flood entries on vx-. */
+bool node_is_down(const struct netmgr *nm, const char *node);
 void peers_add(struct netmgr *nm, struct ep *e);
 void peers_del(struct netmgr *nm, struct ep *e);
 /* All remote endpoints of n (after its devices were created). */

@@ -12,17 +12,74 @@
  *
  * Every call is idempotent (the dataplane replaces or ignores), so the
  * watch, a resync and reconcile may all repeat one.
+ *
+ * A host gossip declares failed keeps its endpoints in the model (the store
+ * has them) but they count as not remote here: its entries are pruned, so
+ * traffic to it fails fast instead of vanishing into a dead VTEP, and come
+ * back when gossip sees it alive again. A host that left gracefully (an
+ * agent restart) keeps its entries: its kernel still forwards.
  * TODO: stale entries of endpoints removed while this agent was down stay
  * until the network's devices are recreated (needs an FDB dump to diff). */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
 #include "netmgr_int.h"
 
+bool node_is_down(const struct netmgr *nm, const char *node)
+{
+	for (unsigned i = 0; i < nm->n_down; i++)
+		if (!strcmp(nm->down[i], node))
+			return true;
+	return false;
+}
+
 static bool is_remote(struct netmgr *nm, const struct ep *e)
 {
 	return !e->local && e->rec.vtep.family == AF_INET &&
-	       !ovn_ip_equal(&e->rec.vtep, &nm->cfg->advertise);
+	       !ovn_ip_equal(&e->rec.vtep, &nm->cfg->advertise) &&
+	       !(nm->n_down && node_is_down(nm, e->rec.node));
+}
+
+static int down_set(struct netmgr *nm, const char *node, bool down)
+{
+	char (*v)[64];
+	unsigned i;
+
+	for (i = 0; i < nm->n_down && strcmp(nm->down[i], node); i++)
+		;
+	if (!down) {
+		if (i == nm->n_down)
+			return 0;
+		memmove(nm->down[i], nm->down[i + 1], (nm->n_down - i - 1) * sizeof(nm->down[0]));
+		nm->n_down--;
+		return 1;
+	}
+	if (i < nm->n_down)
+		return 0;
+	v = realloc(nm->down, (nm->n_down + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	nm->down = v;
+	snprintf(nm->down[nm->n_down++], sizeof(nm->down[0]), "%s", node);
+	return 1;
+}
+
+void netmgr_node_state(struct netmgr *nm, const char *node, bool up)
+{
+	int r = down_set(nm, node, !up);
+
+	if (r <= 0 || !strcmp(node, nm->cfg->node))
+		return;
+	log_info("host %s %s: %s its endpoints' entries", node, up ? "is back" : "failed",
+		 up ? "programming" : "withdrawing");
+	for (struct net *n = nm->nets; n; n = n->next) {
+		if (up)
+			peers_sync_net(nm, n);
+		else
+			nm->stats.peers_withdrawn += peers_prune(nm, n);
+	}
 }
 
 /* Other remote endpoints of e's network behind the same VTEP. */

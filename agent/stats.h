@@ -26,6 +26,8 @@ struct nm_stats {
 	uint64_t store_errors;		/* failed store requests */
 	uint64_t reconcile_runs, orphans_removed, endpoints_restored, endpoints_forgotten;
 	uint64_t watch_events, resyncs;
+	uint64_t gossip_applied;	/* endpoint events gossip delivered first */
+	uint64_t peers_withdrawn;	/* entries pruned for failed hosts */
 	struct stats_hist attach, detach, store_txn;
 };
 

@@ -121,6 +121,62 @@ static void on_endpoint(struct netmgr *nm, const char *net, const char *id,
 		netmgr_reconcile(nm);	/* ours but unknown: plumb it now */
 }
 
+static bool gone_has(const struct netmgr *nm, const char *id)
+{
+	unsigned n = nm->n_gone < NM_GONE ? nm->n_gone : NM_GONE;
+
+	for (unsigned i = 0; i < n; i++)
+		if (!strcmp(nm->gone[i], id))
+			return true;
+	return false;
+}
+
+/* An endpoint event of another host, by gossip. Only remote endpoints: a
+ * record naming this node, or the removal of one of ours, is the store's
+ * business alone. */
+void netmgr_gossip_endpoint(struct netmgr *nm, const char *net, const char *id, const char *json,
+			    size_t len)
+{
+	struct kv_event ev = { .type = json ? KV_EV_PUT : KV_EV_DEL,
+			       .entry = { .key = "", .value = json, .len = len } };
+	struct net *n = net_find(nm, net);
+	struct ep *e = n ? ep_find_id(n, id) : NULL;
+	struct nm_endpoint rec;
+	struct ovn_err err = { 0 };
+	bool foreign;
+	json_t *j;
+
+	if (!n || (e && e->local))
+		return;
+	if (!json) {
+		if (e) {
+			nm->stats.gossip_applied++;
+			on_endpoint(nm, net, id, &ev);
+		}
+		return;
+	}
+	if (e || gone_has(nm, id))
+		return;		/* known already, or removed since */
+	j = json_loadb(json, len, 0, NULL);
+	if (!j || model_endpoint_from_json(&rec, j, &err) < 0) {
+		json_decref(j);
+		log_warn("gossip: bad endpoint announcement %s on %s: %s", id, net,
+			 err.msg[0] ? err.msg : "not JSON");
+		return;
+	}
+	json_decref(j);
+	foreign = strcmp(rec.id, id) == 0 && strcmp(rec.network, net) == 0 &&
+		       strcmp(rec.node, nm->cfg->node) != 0;
+
+	nm_endpoint_free(&rec);
+	if (!foreign) {
+		log_warn("gossip: endpoint announcement %s on %s is not another host's", id, net);
+		return;
+	}
+	nm->stats.gossip_applied++;
+	on_endpoint(nm, net, id, &ev);
+}
+
 static void resync(struct netmgr *nm);
 
 static void on_event(const struct kv_event *ev, void *arg)

@@ -178,6 +178,12 @@ int cmd_network_rm(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_network_attach(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_network_detach(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_endpoint_ls(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_members(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_keys_list(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_keys_install(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_keys_use(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_keys_remove(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_keys_generate(struct cli_ctx *ctx, int argc, char **argv);
 
 /* ovnctl.c: the whole program with its streams injected (main() calls it
  * with stdout/stderr; tests with memory streams). */

@@ -2,7 +2,7 @@
  * are also the usage text) and main().
  *
  * ovnctl [--socket PATH] [--json] COMMAND [ARGS...]; a command is a leaf
- * (status) or a group (network, endpoint) whose second word picks the
+ * (status, members) or a group (network, endpoint, keys) whose second word picks the
  * leaf. Global options must come before the command; --json and --help
  * are also accepted after it. The socket is --socket, else $OVN_SOCKET,
  * else /run/ovn/ovn.sock.
@@ -43,6 +43,19 @@ static const struct cli_cmd endpoint_cmds[] = {
 	{ "ls", cmd_endpoint_ls, "list endpoints" },
 };
 
+static const struct cli_cmd keys_cmds[] = {
+	{ "list", cmd_keys_list, "list the gossip keyring by fingerprint" },
+	{ "install", cmd_keys_install, "install a key on every member" },
+	{ "use", cmd_keys_use, "make a key the primary key everywhere" },
+	{ "remove", cmd_keys_remove, "remove a key from every member" },
+	{ "generate", cmd_keys_generate, "print a new random key" },
+};
+
+static const struct cli_group keys_group = {
+	"keys", "Rotate the gossip encryption keys across the cluster.", keys_cmds,
+	ARRAY_SIZE(keys_cmds),
+};
+
 static const struct cli_group network_group = {
 	"network", "Manage overlay networks and their attachments.", network_cmds,
 	ARRAY_SIZE(network_cmds),
@@ -55,11 +68,14 @@ static const struct cli_group endpoint_group = {
 
 static int cmd_network(struct cli_ctx *ctx, int argc, char **argv);
 static int cmd_endpoint(struct cli_ctx *ctx, int argc, char **argv);
+static int cmd_keys(struct cli_ctx *ctx, int argc, char **argv);
 
 static const struct cli_cmd top_cmds[] = {
 	{ "status", cmd_status, "show the agent's node, version and counts" },
 	{ "network", cmd_network, "create, list, inspect, remove, attach, detach networks" },
 	{ "endpoint", cmd_endpoint, "list endpoints" },
+	{ "members", cmd_members, "list the cluster's hosts as gossip sees them" },
+	{ "keys", cmd_keys, "list, install, use, remove gossip encryption keys" },
 };
 
 enum { G_SOCKET, G_VERSION };
@@ -164,6 +180,11 @@ static int cmd_network(struct cli_ctx *ctx, int argc, char **argv)
 static int cmd_endpoint(struct cli_ctx *ctx, int argc, char **argv)
 {
 	return run_group(ctx, &endpoint_group, argc, argv);
+}
+
+static int cmd_keys(struct cli_ctx *ctx, int argc, char **argv)
+{
+	return run_group(ctx, &keys_group, argc, argv);
 }
 
 static int run_command(struct cli_ctx *ctx, int argc, char **argv)

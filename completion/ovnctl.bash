@@ -27,6 +27,12 @@ _ovnctl_opts_network_rm="--force --json --help"
 _ovnctl_opts_network_attach="--netns= --pid= --name= --alias=+ --ip= --ip6= --ifname= --mac= --json --help"
 _ovnctl_opts_network_detach="--netns= --pid= --endpoint= --json --help"
 _ovnctl_opts_endpoint_ls="--network= --json --help"
+_ovnctl_opts_members="--json --help"
+_ovnctl_opts_keys_list="--json --help"
+_ovnctl_opts_keys_install="--json --help"
+_ovnctl_opts_keys_use="--json --help"
+_ovnctl_opts_keys_remove="--json --help"
+_ovnctl_opts_keys_generate="--help"
 
 # _ovnctl_takes_value CONTEXT OPT: OPT takes a value in CONTEXT.
 _ovnctl_takes_value()
@@ -226,13 +232,13 @@ _ovnctl()
 		case $ctx in
 		top)
 			case $word in
-			status) ctx=status ;;
-			network | endpoint) ctx=$word group=$word ;;
+			status | members) ctx=$word ;;
+			network | endpoint | keys) ctx=$word group=$word ;;
 			*) return 0 ;;
 			esac
 			used=()
 			;;
-		network | endpoint)
+		network | endpoint | keys)
 			[[ $word =~ ^[a-z]+$ ]] || return 0
 			spec=_ovnctl_opts_${group}_$word
 			[[ -n ${!spec:-} ]] || return 0
@@ -262,14 +268,17 @@ _ovnctl()
 	fi
 	if ((!opts_done)) && [[ $cur == -* ]]; then
 		case $ctx in
-		network | endpoint) _ovnctl_reply "" "$cur" --help ;;
+		network | endpoint | keys) _ovnctl_reply "" "$cur" --help ;;
 		*) _ovnctl_options "$ctx" "$cur" "${used[@]}" ;;
 		esac
 		return 0
 	fi
 	case $ctx in
 	top)
-		_ovnctl_reply "" "$cur" status network endpoint
+		_ovnctl_reply "" "$cur" status network endpoint members keys
+		;;
+	keys)
+		_ovnctl_reply "" "$cur" list install use remove generate
 		;;
 	network)
 		_ovnctl_reply "" "$cur" create ls inspect rm attach detach

@@ -29,6 +29,7 @@
 #include "../../cli/cmd_status.c"
 #include "../../cli/cmd_network.c"
 #include "../../cli/cmd_endpoint.c"
+#include "../../cli/cmd_gossip.c"
 #include "../../cli/ovnctl.c"
 
 static int count_argv(const char *const *argv)
@@ -181,6 +182,18 @@ struct build_vec {
 
 static const struct build_vec build_vecs[] = {
 	{ &st_leaf, { "status", NULL }, .rc = 0, .method = "GET", "/v1/status" },
+	{ &gs_members_leaf, { "members", NULL }, .rc = 0, .method = "GET", "/v1/members" },
+	{ &gs_list_leaf, { "list", NULL }, .rc = 0, .method = "GET", "/v1/keys" },
+	{ &gs_install_leaf, { "install", "AAAA", NULL }, .rc = 0, .method = "POST", "/v1/keys",
+	  "{\"op\":\"install\",\"key\":\"AAAA\"}" },
+	{ &gs_use_leaf, { "use", "0a1b2c3d", NULL }, .rc = 0, .method = "POST", "/v1/keys",
+	  "{\"op\":\"use\",\"key\":\"0a1b2c3d\"}" },
+	{ &gs_remove_leaf, { "remove", "k", NULL }, .rc = 0, .method = "POST", "/v1/keys",
+	  "{\"op\":\"remove\",\"key\":\"k\"}" },
+	{ &gs_install_leaf, { "install", NULL }, .rc = -EINVAL,
+	  .err = "keys install needs a KEY" },
+	{ &gs_members_leaf, { "members", "x", NULL }, .rc = -EINVAL,
+	  .err = "unexpected argument 'x'" },
 	{ &net_create_leaf, { "create", "web", NULL }, .rc = 0, .method = "POST", "/v1/networks",
 	  "{\"name\":\"web\"}" },
 	{ &net_create_leaf,
@@ -433,7 +446,7 @@ static void test_run_usage(void **state)
 		const char *err;	/* all of stderr */
 	} v[] = {
 		{ { "ovnctl", NULL }, 2, "",
-		  "ovnctl: missing command (one of: status, network, endpoint)\nRun 'ovnctl --help'\n" },
+		  "ovnctl: missing command (one of: status, network, endpoint, members, keys)\nRun 'ovnctl --help'\n" },
 		{ { "ovnctl", "--help", NULL }, 0, "Usage: ovnctl [--socket PATH]", "" },
 		{ { "ovnctl", "-h", "network", NULL }, 0, "Usage: ovnctl [--socket PATH]", "" },
 		{ { "ovnctl", "--version", NULL }, 0, "ovnctl " OVN_VERSION "\n", "" },

@@ -146,6 +146,15 @@ static void chk_dns_v6(const struct cfg *c)
 	assert_string_equal(c->dns.upstreams.v[0], "fd00::53");
 }
 
+static void chk_gossip(const struct cfg *c)
+{
+	assert_int_equal(c->gossip.port, 7946);
+	assert_int_equal(c->gossip.join.n, 2);
+	assert_string_equal(c->gossip.join.v[0], "198.18.0.1");
+	assert_string_equal(c->gossip.join.v[1], "198.18.0.2:7000");
+	assert_string_equal(c->gossip.keyring, "/etc/ovn/keyring.json");
+}
+
 static void chk_small_pools(const struct cfg *c)
 {
 	assert_prefix(&c->ipam.pool4, "198.19.0.0/28");
@@ -249,6 +258,21 @@ static const struct vec vecs[] = {
 	{ "dns: {upstreams: [\"1.2.3.4:53x\"]}\n", "dns.upstreams: '1.2.3.4:53x' is not IP", NULL },
 	{ "dns: {ttl: 0}\n", "test.yaml:1: dns.ttl: '0' is out of range 1-86400", NULL },
 	{ "dns: {tll: 5}\n", "test.yaml:1: dns.tll: unknown key, did you mean 'ttl'?", NULL },
+
+	/* gossip */
+	{ "advertise: 198.18.0.3\ngossip:\n  port: 7946\n  join: [198.18.0.1, \"198.18.0.2:7000\"]\n"
+	  "  keyring: /etc/ovn/keyring.json\n", NULL, chk_gossip },
+	{ "gossip: {port: 7946}\n", "test.yaml:1: gossip.port: gossip needs advertise", NULL },
+	{ "advertise: 198.18.0.3\ngossip:\n  join: [198.18.0.1]\n",
+	  "test.yaml:3: gossip.join: gossip is off: set gossip.port", NULL },
+	{ "advertise: 198.18.0.3\ngossip: {port: 7946, join: [h1.example]}\n",
+	  "test.yaml:2: gossip.join: 'h1.example' is not IPv4 or IPv4:PORT", NULL },
+	{ "advertise: 198.18.0.3\ngossip: {port: 7946, join: [\"198.18.0.1:0\"]}\n",
+	  "gossip.join: '198.18.0.1:0' is not IPv4 or IPv4:PORT", NULL },
+	{ "advertise: 198.18.0.3\ngossip: {port: 7946, join: [\"fd00::1\"]}\n",
+	  "gossip.join: 'fd00::1' is not IPv4", NULL },
+	{ "gossip: {port: 70000}\n", "gossip.port: '70000' is out of range", NULL },
+	{ "gossip: {keyring: keys.json}\n", "gossip.keyring: 'keys.json' is not an absolute", NULL },
 
 	/* addresses */
 	{ "advertise: 1.2.3\n", "test.yaml:1: advertise: '1.2.3' is not an IPv4 address", NULL },
