@@ -1,6 +1,6 @@
 # ovn build. Quiet lines unless V=1. Every top-level folder is a library whose
 # sources are picked up by wildcard; tests/unit/test_<x>.c becomes one binary.
-#   make            build build/bin/{ovnagent,ovnctl}
+#   make            build build/bin/{ovnagent,ovnctl,ovn-cni}
 #   make check      unit tests (cmocka) + netns tests (root); one summary line
 #   make asan       the same build with ASan/UBSan in build-asan/
 #   make deps       install the Debian packages the build and tests need
@@ -12,7 +12,7 @@ PKGS    := libuv jansson yaml-0.1 libmnl hiredis libcurl libsodium
 CFLAGS  ?= -O2 -g
 CFLAGS  += -DOVN_VERSION=\"0.1.0\"
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
-	   -D_GNU_SOURCE -MMD -MP -Ilib -Idataplane -Ikvstore -Idns -Igossip -Iagent
+	   -D_GNU_SOURCE -MMD -MP -Ilib -Idataplane -Ikvstore -Idns -Igossip -Iagent -Icni
 CFLAGS  += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # libcurl is dlopen()ed by kvstore/kv_http.c when an HTTP store is used, so
 # the binaries do not link it; tests that call curl themselves do.
@@ -32,6 +32,9 @@ LIB_SRC   := $(wildcard lib/*.c) $(wildcard dataplane/*.c) $(wildcard kvstore/*.
 	     $(wildcard dns/*.c) $(wildcard gossip/*.c)
 AGENT_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c))
 CLI_SRC   := $(wildcard cli/*.c)
+# ovn-cni: cni/cni.c is the pure half (also linked into test_cni), the HTTP
+# client is ovnctl's own object.
+CNI_SRC   := cni/ovn-cni.c cni/cni.c cli/client.c
 TEST_SRC  := $(wildcard tests/unit/test_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
@@ -40,7 +43,7 @@ AGENT_OBJ := $(call obj,$(AGENT_SRC))
 CLI_OBJ   := $(call obj,$(CLI_SRC))
 TESTS     := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
-all: $(BUILD)/bin/ovnagent $(BUILD)/bin/ovnctl
+all: $(BUILD)/bin/ovnagent $(BUILD)/bin/ovnctl $(BUILD)/bin/ovn-cni
 
 $(BUILD)/libovn.a: $(LIB_OBJ) $(AGENT_OBJ)
 	@echo "  AR      $@"
@@ -55,6 +58,18 @@ $(BUILD)/bin/ovnctl: $(CLI_OBJ) $(BUILD)/libovn.a
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bin/ovn-cni: $(call obj,$(CNI_SRC)) $(BUILD)/libovn.a
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(call obj,cni/ovn-cni.c): CFLAGS += -Icli
+
+$(BUILD)/tests/test_cni: $(BUILD)/tests/unit/test_cni.o $(call obj,cni/cni.c) $(BUILD)/libovn.a
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libovn.a
 	@mkdir -p $(@D)

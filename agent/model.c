@@ -208,6 +208,31 @@ bool model_ifname_ok(const char *s)
 	return true;
 }
 
+bool model_owner_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 1 || n > NM_OWNER_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isgraph((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+/* Optional "owner" (model_owner_ok), present means non-empty. */
+static int get_owner(const json_t *j, char *buf, size_t size, struct ovn_err *err)
+{
+	int r = get_str(j, "owner", buf, size, false, err);
+
+	if (r < 0)
+		return r;
+	if (json_object_get(j, "owner") && !model_owner_ok(buf))
+		return ovn_err_set(err, -EINVAL, "owner: '%s' is not an owner tag (1-%d printable "
+				   "characters, no spaces)", buf, NM_OWNER_MAX);
+	return 0;
+}
+
 void model_now(char buf[NM_TIME_LEN])
 {
 	time_t t = time(NULL);
@@ -293,6 +318,8 @@ json_t *model_endpoint_to_json(const struct nm_endpoint *e)
 		json_object_set_new(j, "ipv4", json_string(ovn_prefix_str(&e->ipv4, p)));
 	if (e->ipv6.ip.family)
 		json_object_set_new(j, "ipv6", json_string(ovn_prefix_str(&e->ipv6, p)));
+	if (e->owner[0])
+		json_object_set_new(j, "owner", json_string(e->owner));
 	return j;
 }
 
@@ -372,7 +399,7 @@ int model_endpoint_from_json(struct nm_endpoint *e, const json_t *j, struct ovn_
 {
 	static const char *const keys[] = { "id", "network", "name", "aliases", "netns",
 					    "netns_id", "ifname", "host_ifname", "mac", "ipv4",
-					    "ipv6", "node", "vtep", "created", NULL };
+					    "ipv6", "node", "vtep", "created", "owner", NULL };
 	char mac[OVN_MAC_STRLEN + 1];
 	int r;
 
@@ -391,7 +418,8 @@ int model_endpoint_from_json(struct nm_endpoint *e, const json_t *j, struct ovn_
 	    (r = get_prefix(j, "ipv6", &e->ipv6, err)) < 0 ||
 	    (r = get_str(j, "node", e->node, sizeof(e->node), false, err)) < 0 ||
 	    (r = get_ip(j, "vtep", 0, &e->vtep, err)) < 0 ||
-	    (r = get_str(j, "created", e->created, sizeof(e->created), false, err)) < 0)
+	    (r = get_str(j, "created", e->created, sizeof(e->created), false, err)) < 0 ||
+	    (r = get_owner(j, e->owner, sizeof(e->owner), err)) < 0)
 		goto fail;
 	if (ovn_mac_parse(&e->mac, mac, false) < 0) {
 		r = ovn_err_set(err, -EINVAL, "mac: '%s' is not a MAC address", mac);
@@ -463,7 +491,7 @@ static int get_target(const json_t *j, char *netns, size_t size, int *pid, int o
 	*pid = (int)v;
 	if ((netns[0] != 0) + (json_object_get(j, "pid") != NULL) + others != 1)
 		return ovn_err_set(err, -EINVAL, "give exactly one of netns, pid%s",
-				   others ? ", endpoint" : "");
+				   others ? ", endpoint, owner" : "");
 	if (json_object_get(j, "pid") && v == 0)
 		return ovn_err_set(err, -EINVAL, "pid: expected a positive integer");
 	if (netns[0] && netns[0] != '/' && (strchr(netns, '/') || !strcmp(netns, "..") ||
@@ -477,7 +505,7 @@ static int get_target(const json_t *j, char *netns, size_t size, int *pid, int o
 int model_attach_spec_from_json(struct nm_attach_spec *s, const json_t *j, struct ovn_err *err)
 {
 	static const char *const keys[] = { "netns", "pid", "name", "aliases", "ipv4", "ipv6",
-					    "ifname", "mac", NULL };
+					    "ifname", "mac", "owner", NULL };
 	char mac[OVN_MAC_STRLEN + 1];
 	int r;
 
@@ -489,7 +517,8 @@ int model_attach_spec_from_json(struct nm_attach_spec *s, const json_t *j, struc
 	    (r = get_ip(j, "ipv4", AF_INET, &s->ipv4, err)) < 0 ||
 	    (r = get_ip(j, "ipv6", AF_INET6, &s->ipv6, err)) < 0 ||
 	    (r = get_str(j, "ifname", s->ifname, sizeof(s->ifname), false, err)) < 0 ||
-	    (r = get_str(j, "mac", mac, sizeof(mac), false, err)) < 0)
+	    (r = get_str(j, "mac", mac, sizeof(mac), false, err)) < 0 ||
+	    (r = get_owner(j, s->owner, sizeof(s->owner), err)) < 0)
 		goto fail;
 	if (s->name[0] && !model_dns_name_ok(s->name)) {
 		r = ovn_err_set(err, -EINVAL, "name: '%s' is not a DNS name (labels of 1-63 "
@@ -517,12 +546,14 @@ fail:
 
 int model_detach_spec_from_json(struct nm_detach_spec *s, const json_t *j, struct ovn_err *err)
 {
-	static const char *const keys[] = { "netns", "pid", "endpoint", NULL };
+	static const char *const keys[] = { "netns", "pid", "endpoint", "owner", NULL };
 	int r;
 
 	memset(s, 0, sizeof(*s));
 	if ((r = check_keys(j, "request", keys, err)) < 0 ||
-	    (r = get_str(j, "endpoint", s->endpoint, sizeof(s->endpoint), false, err)) < 0)
+	    (r = get_str(j, "endpoint", s->endpoint, sizeof(s->endpoint), false, err)) < 0 ||
+	    (r = get_owner(j, s->owner, sizeof(s->owner), err)) < 0)
 		return r;
-	return get_target(j, s->netns, sizeof(s->netns), &s->pid, s->endpoint[0] ? 1 : 0, err);
+	return get_target(j, s->netns, sizeof(s->netns), &s->pid,
+			  (s->endpoint[0] != 0) + (s->owner[0] != 0), err);
 }

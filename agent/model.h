@@ -19,6 +19,7 @@
 #define NM_LABELS_MAX 64
 #define NM_ID_LEN 16		/* hex chars */
 #define NM_TIME_LEN 32
+#define NM_OWNER_MAX 160	/* opaque caller tag, e.g. "cni:<64 hex>/eth0" */
 
 struct nm_subnet {
 	struct ovn_prefix prefix;	/* network address, host bits zero */
@@ -51,6 +52,7 @@ struct nm_endpoint {
 	char node[64];
 	struct ovn_ip vtep;
 	char created[NM_TIME_LEN];
+	char owner[NM_OWNER_MAX + 1];	/* "" = none; see model_owner_ok() */
 };
 
 /* Request bodies, decoded and checked for form (not for conflicts). */
@@ -72,12 +74,14 @@ struct nm_attach_spec {
 	char ifname[IF_NAMESIZE];
 	bool has_mac;
 	struct ovn_mac mac;
+	char owner[NM_OWNER_MAX + 1];
 };
 
 struct nm_detach_spec {
 	char netns[256];
 	int pid;
 	char endpoint[NM_ID_LEN + 1];
+	char owner[NM_OWNER_MAX + 1];
 };
 
 void nm_network_free(struct nm_network *n);		/* frees members only */
@@ -100,6 +104,10 @@ int model_detach_spec_from_json(struct nm_detach_spec *s, const json_t *j, struc
 bool model_network_name_ok(const char *s);
 bool model_dns_name_ok(const char *s);
 bool model_ifname_ok(const char *s);
+/* An endpoint owner: 1-160 printable ASCII characters, no spaces. It lets a
+ * caller that keeps its own identity for an attach (CNI: container id +
+ * ifname) find and detach exactly that endpoint later. */
+bool model_owner_ok(const char *s);
 
 /* Current time as "2026-11-23T17:00:00Z". */
 void model_now(char buf[NM_TIME_LEN]);

@@ -1300,6 +1300,10 @@ static int attach_build(struct netmgr *nm, struct net *n, struct nm_attach_spec 
 		if (alias_clashes(n, json_string_value(a)))
 			return ovn_err_set(err, -EEXIST, "alias %s is the name of another endpoint on "
 					   "network %s", json_string_value(a), n->rec.name);
+	for (struct ep *o = n->eps; s->owner[0] && o; o = o->next)
+		if (!strcmp(o->rec.owner, s->owner))
+			return ovn_err_set(err, -EEXIST, "owner %s already has endpoint %s on %s",
+					   s->owner, o->rec.id, n->rec.name);
 	if ((rc = netns_id_of(fd, r->netns_id, sizeof(r->netns_id))) < 0)
 		return ovn_err_set(err, rc, "namespace %s: %s", path, strerror(-rc));
 	for (struct ep *o = n->eps; o; o = o->next)
@@ -1314,6 +1318,7 @@ static int attach_build(struct netmgr *nm, struct net *n, struct nm_attach_spec 
 	r->aliases = json_incref(s->aliases);
 	snprintf(r->netns, sizeof(r->netns), "%s", path);
 	memcpy(r->ifname, s->ifname, sizeof(r->ifname));
+	memcpy(r->owner, s->owner, sizeof(r->owner));
 	snprintf(r->node, sizeof(r->node), "%s", nm->cfg->node);
 	r->vtep = nm->cfg->advertise;
 	model_now(r->created);
@@ -1569,6 +1574,14 @@ static struct ep *detach_target(struct net *n, struct nm_detach_spec *s, struct 
 			    n->rec.name);
 		return NULL;
 	}
+	if (s->owner[0]) {
+		for (struct ep *e = n->eps; e; e = e->next)
+			if (e->local && !e->pending && !e->removing && !strcmp(e->rec.owner, s->owner))
+				return e;
+		ovn_err_set(err, -ENOENT, "no endpoint of owner %s on network %s", s->owner,
+			    n->rec.name);
+		return NULL;
+	}
 	/* A namespace already gone still matches by the path it was attached by. */
 	fd = target_open(s->netns, s->pid, path, sizeof(path), &e2);
 	if (fd >= 0) {
@@ -1648,6 +1661,10 @@ void netmgr_status(struct netmgr *nm, netmgr_cb cb, void *arg)
 		      "endpoints", eps, "uptime_s",
 		      (json_int_t)((uv_now(nm->loop) - nm->started_ms) / 1000), "mtu",
 		      (json_int_t)nm->mtu);
+	/* The containers' resolver address, for runtimes that write their
+	 * own resolv.conf (CNI results carry it as dns.nameservers). */
+	if (j && nm->cfg->dns.enabled)
+		json_object_set_new(j, "dns", json_string(ovn_ip_str(&nm->cfg->dns.address, v)));
 	cb(0, NULL, j, arg);
 	json_decref(j);
 }

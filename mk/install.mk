@@ -7,6 +7,10 @@
 #
 # Where things go (PREFIX ?= /usr/local):
 #   BINDIR      $(PREFIX)/bin                      ovnagent, ovnctl
+#   CNIDIR      $(PREFIX)/lib/cni                  ovn-cni (Debian's CNI plugin
+#                                                  dir for /usr; podman searches
+#                                                  /usr/lib/cni and /usr/local/lib/cni;
+#                                                  Kubernetes: CNIDIR=/opt/cni/bin)
 #   MANDIR      $(PREFIX)/share/man                ovnagent.8 ovnctl.8 ovn-agent.yaml.5
 #   SYSCONFDIR  /etc, whatever PREFIX is           ovn/agent.yaml.example (+ agent.yaml)
 #   UNITDIR     PREFIX=/usr:       /lib/systemd/system (Debian's place for
@@ -41,6 +45,7 @@ PREFIX        ?= /usr/local
 DESTDIR       ?=
 BUILD         ?= build
 BINDIR        ?= $(PREFIX)/bin
+CNIDIR        ?= $(PREFIX)/lib/cni
 MANDIR        ?= $(PREFIX)/share/man
 SYSCONFDIR    ?= /etc
 COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
@@ -62,6 +67,7 @@ CONF_DIR  := $(DESTDIR)$(SYSCONFDIR)/ovn
 INSTALLED_FILES := \
 	$(DESTDIR)$(BINDIR)/ovnagent \
 	$(DESTDIR)$(BINDIR)/ovnctl \
+	$(DESTDIR)$(CNIDIR)/ovn-cni \
 	$(DESTDIR)$(MANDIR)/man8/ovnagent.8 \
 	$(DESTDIR)$(MANDIR)/man8/ovnctl.8 \
 	$(DESTDIR)$(MANDIR)/man5/ovn-agent.yaml.5 \
@@ -92,11 +98,12 @@ man: $(MAN_SRC)
 		done; \
 	fi
 
-install: $(BUILD)/bin/ovnagent $(BUILD)/bin/ovnctl $(UNIT_OUT)
+install: $(BUILD)/bin/ovnagent $(BUILD)/bin/ovnctl $(BUILD)/bin/ovn-cni $(UNIT_OUT)
 	@echo "  INSTALL $(DESTDIR)$(PREFIX) (config $(CONF_DIR), unit $(DESTDIR)$(UNITDIR))"
 	$(Q)$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
-		$(CONF_DIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(COMPLETIONDIR)
+		$(CONF_DIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(COMPLETIONDIR) $(DESTDIR)$(CNIDIR)
 	$(Q)$(INSTALL) -m 0755 $(BUILD)/bin/ovnagent $(BUILD)/bin/ovnctl $(DESTDIR)$(BINDIR)/
+	$(Q)$(INSTALL) -m 0755 $(BUILD)/bin/ovn-cni $(DESTDIR)$(CNIDIR)/
 	$(Q)$(INSTALL) -m 0644 docs/man/ovnagent.8 docs/man/ovnctl.8 $(DESTDIR)$(MANDIR)/man8/
 	$(Q)$(INSTALL) -m 0644 docs/man/ovn-agent.yaml.5 $(DESTDIR)$(MANDIR)/man5/
 	$(Q)$(INSTALL) -m 0644 etc/agent.yaml.example $(CONF_DIR)/agent.yaml.example

@@ -29,6 +29,7 @@ etc/ovn/agent.yaml.example
 lib/systemd/system/ovnagent.service
 usr/bin/ovnagent
 usr/bin/ovnctl
+usr/lib/cni/ovn-cni
 usr/share/bash-completion/completions/ovnctl
 usr/share/man/man5/ovn-agent.yaml.5
 usr/share/man/man8/ovnagent.8
@@ -38,6 +39,7 @@ EXPECTED_LOCAL="etc/ovn/agent.yaml
 etc/ovn/agent.yaml.example
 usr/local/bin/ovnagent
 usr/local/bin/ovnctl
+usr/local/lib/cni/ovn-cni
 usr/local/lib/systemd/system/ovnagent.service
 usr/local/share/bash-completion/completions/ovnctl
 usr/local/share/man/man5/ovn-agent.yaml.5
@@ -55,7 +57,7 @@ ovn_make()
 	build=$(dirname "$OVN_BIN")
 	grep -q 'mk/install.mk' "$REPO/Makefile" || files=(-f Makefile -f mk/install.mk)
 	make --no-print-directory -C "$REPO" "${files[@]}" \
-		-o "$build/bin/ovnagent" -o "$build/bin/ovnctl" BUILD="$build" "$@"
+		-o "$build/bin/ovnagent" -o "$build/bin/ovnctl" -o "$build/bin/ovn-cni" BUILD="$build" "$@"
 }
 
 # files_under DIR: the files and links under DIR, relative, sorted.
