@@ -116,6 +116,9 @@ static const struct key keys[] = {
 	{ "dns.address", T_IP4, F(dns.address), .check = check_advertise },
 	{ "dns.upstreams", T_STRLIST, F(dns.upstreams), .check = check_upstream },
 	{ "dns.ttl", T_UINT, F(dns.ttl), .min = 1, .max = 86400 },
+	{ .path = "docker", .type = T_MAP },
+	{ "docker.socket", T_STR, F(docker.socket), .check = check_socket },
+	{ "docker.reservation_ttl", T_UINT, F(docker.reservation_ttl), .min = 60, .max = 604800 },
 };
 
 #undef F
@@ -987,5 +990,6 @@ void cfg_defaults(struct cfg *c)
 	c->ipam.size6 = 64;
 	c->dns.enabled = true;
 	ovn_ip_parse(&c->dns.address, "127.0.0.11");
+	c->docker.reservation_ttl = 900;
 	c->dns.ttl = 10;
 }

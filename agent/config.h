@@ -54,6 +54,10 @@ struct cfg {
 		struct cfg_strlist upstreams;	/* "IP" or "IP:PORT"; [] = /etc/resolv.conf */
 		uint32_t ttl;			/* seconds, default 10 */
 	} dns;
+	struct {			/* libnetwork remote driver (agent/docker.c) */
+		char socket[256];		/* "" (default) = no plugin */
+		uint32_t reservation_ttl;	/* seconds, default 900 */
+	} docker;
 };
 
 /* Fill every field with its default (node from gethostname). */

@@ -18,6 +18,7 @@
 
 #include "api.h"
 #include "config.h"
+#include "docker.h"
 #include "dataplane.h"
 #include "http.h"
 #include "kvstore.h"
@@ -35,6 +36,7 @@ struct agent {
 	struct kv *kv;
 	struct netmgr *nm;
 	struct http_server *http;
+	struct docker *docker;	/* NULL: no docker.socket */
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t retry;	/* start again while a cluster store is away */
 	char pid_path[300];
@@ -95,6 +97,19 @@ static void http_closed(void *arg)
 		close_signals(a);
 }
 
+/* The plugin goes first (its socket unlinked: dockerd must never find a
+ * stale one, each call to it costs 15 s), then the API, netmgr, the store. */
+static void docker_closed(void *arg)
+{
+	struct agent *a = arg;
+
+	a->docker = NULL;
+	if (a->http)
+		http_server_close(a->http, http_closed, a);
+	else
+		http_closed(a);
+}
+
 static void agent_stop(struct agent *a, int code)
 {
 	if (a->stopping)
@@ -102,10 +117,7 @@ static void agent_stop(struct agent *a, int code)
 	a->stopping = true;
 	a->exit_code = code;
 	log_info("stopping");
-	if (a->http)
-		http_server_close(a->http, http_closed, a);
-	else
-		http_closed(a);
+	docker_free(a->docker, docker_closed, a);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -184,6 +196,10 @@ static void started(int status, const struct ovn_err *err, json_t *result, void 
 	if (http_server_listen_unix(&a->http, a->loop, a->cfg.api.socket, 0660,
 				    resolve_group(a->cfg.api.group), &hc, &e2) < 0) {
 		log_error("api.socket: %s", e2.msg);
+		return agent_stop(a, 1);
+	}
+	if (docker_new(&a->docker, a->loop, &a->cfg, a->nm, a->kv, &e2) < 0) {
+		log_error("%s", e2.msg);
 		return agent_stop(a, 1);
 	}
 	log_info("ready node=%s socket=%s", a->cfg.node, a->cfg.api.socket);

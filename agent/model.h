@@ -51,6 +51,10 @@ struct nm_endpoint {
 	char node[64];
 	struct ovn_ip vtep;
 	char created[NM_TIME_LEN];
+	/* Made for Docker (agent/docker.c): the container end was left in the
+	 * host namespace as ifname for dockerd to move; its addresses are held
+	 * by the IPAM driver's reservations, not by this record. */
+	bool docker;
 };
 
 /* Request bodies, decoded and checked for form (not for conflicts). */

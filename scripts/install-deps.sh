@@ -26,12 +26,14 @@
 #   man-db mandoc                    man pages: render (man) and lint (make man)
 #   jq curl socat                    netns tests: read JSON answers, raw HTTP
 #                                    on the API socket, malformed requests
+#   docker.io busybox-static         Docker plugin test: two real dockerd
+#                                    hosts, an image made from static busybox
 
 DEPS_PACKAGES="build-essential pkg-config libuv1-dev libjansson-dev libyaml-dev
 libmnl-dev libcmocka-dev iproute2 iputils-ping procps util-linux tcpdump
 jq curl socat libhiredis-dev libcurl4-openssl-dev redis-server etcd-server
 etcd-client libsodium-dev dnsutils dnsmasq-base clang libclang-rt-14-dev
-man-db mandoc openssl"
+man-db mandoc openssl docker.io busybox-static"
 
 set -euo pipefail
 
