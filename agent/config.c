@@ -120,6 +120,9 @@ static const struct key keys[] = {
 	{ "gossip.port", T_UINT, F(gossip.port), .min = 0, .max = 65535 },
 	{ "gossip.join", T_STRLIST, F(gossip.join), .check = check_seed },
 	{ "gossip.keyring", T_STR, F(gossip.keyring), .check = check_abs_path },
+	{ .path = "docker", .type = T_MAP },
+	{ "docker.socket", T_STR, F(docker.socket), .check = check_socket },
+	{ "docker.reservation_ttl", T_UINT, F(docker.reservation_ttl), .min = 60, .max = 604800 },
 };
 
 #undef F
@@ -1021,5 +1024,6 @@ void cfg_defaults(struct cfg *c)
 	c->ipam.size6 = 64;
 	c->dns.enabled = true;
 	ovn_ip_parse(&c->dns.address, "127.0.0.11");
+	c->docker.reservation_ttl = 900;
 	c->dns.ttl = 10;
 }

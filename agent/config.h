@@ -59,6 +59,10 @@ struct cfg {
 		struct cfg_strlist join;	/* seeds: "IPv4" or "IPv4:PORT" */
 		char keyring[256];		/* JSON array of base64 keys; "" = plain */
 	} gossip;
+	struct {			/* libnetwork remote driver (agent/docker.c) */
+		char socket[256];		/* "" (default) = no plugin */
+		uint32_t reservation_ttl;	/* seconds, default 900 */
+	} docker;
 };
 
 /* Fill every field with its default (node from gethostname). */

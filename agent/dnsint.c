@@ -730,7 +730,8 @@ void dnsint_ep_added(struct netmgr *nm, struct ep *e)
 	}
 	dep_link(d, x);
 	dep_apply(d, x, true);
-	if (e->local)
+	/* A Docker sandbox has dockerd's 127.0.0.11 already (docs/docker.md). */
+	if (e->local && !e->rec.docker)
 		ns_join(d, x, e);
 }
 

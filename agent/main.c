@@ -19,6 +19,7 @@
 #include "api.h"
 #include "cluster.h"
 #include "config.h"
+#include "docker.h"
 #include "dataplane.h"
 #include "http.h"
 #include "kvstore.h"
@@ -37,6 +38,7 @@ struct agent {
 	struct netmgr *nm;
 	struct cluster *cluster;	/* NULL: gossip off */
 	struct http_server *http;
+	struct docker *docker;	/* NULL: no docker.socket */
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t retry;	/* start again while a cluster store is away */
 	char pid_path[300];
@@ -108,8 +110,17 @@ static void cluster_left(void *arg)
 		http_closed(a);
 }
 
-/* Gossip first (its leave announcement needs the loop a little longer),
- * then the API, netmgr and the store. */
+static void docker_closed(void *arg)
+{
+	struct agent *a = arg;
+
+	a->docker = NULL;
+	cluster_leave(a->cluster, cluster_left, a);
+}
+
+/* The plugin goes first (its socket unlinked: dockerd must never find a
+ * stale one, each call to it costs 15 s), then gossip (its leave
+ * announcement needs the loop a little longer), the API, netmgr, the store. */
 static void agent_stop(struct agent *a, int code)
 {
 	if (a->stopping)
@@ -117,7 +128,7 @@ static void agent_stop(struct agent *a, int code)
 	a->stopping = true;
 	a->exit_code = code;
 	log_info("stopping");
-	cluster_leave(a->cluster, cluster_left, a);
+	docker_free(a->docker, docker_closed, a);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -200,6 +211,10 @@ static void started(int status, const struct ovn_err *err, json_t *result, void 
 	if (http_server_listen_unix(&a->http, a->loop, a->cfg.api.socket, 0660,
 				    resolve_group(a->cfg.api.group), &hc, &e2) < 0) {
 		log_error("api.socket: %s", e2.msg);
+		return agent_stop(a, 1);
+	}
+	if (docker_new(&a->docker, a->loop, &a->cfg, a->nm, a->kv, &e2) < 0) {
+		log_error("%s", e2.msg);
 		return agent_stop(a, 1);
 	}
 	log_info("ready node=%s socket=%s", a->cfg.node, a->cfg.api.socket);

@@ -320,6 +320,8 @@ json_t *model_endpoint_to_json(const struct nm_endpoint *e)
 		json_object_set_new(j, "ipv6", json_string(ovn_prefix_str(&e->ipv6, p)));
 	if (e->owner[0])
 		json_object_set_new(j, "owner", json_string(e->owner));
+	if (e->docker)
+		json_object_set_new(j, "docker", json_true());
 	return j;
 }
 
@@ -399,8 +401,10 @@ int model_endpoint_from_json(struct nm_endpoint *e, const json_t *j, struct ovn_
 {
 	static const char *const keys[] = { "id", "network", "name", "aliases", "netns",
 					    "netns_id", "ifname", "host_ifname", "mac", "ipv4",
-					    "ipv6", "node", "vtep", "created", "owner", NULL };
+					    "ipv6", "node", "vtep", "created", "owner",
+					    "docker", NULL };
 	char mac[OVN_MAC_STRLEN + 1];
+	json_t *dk;
 	int r;
 
 	memset(e, 0, sizeof(*e));
@@ -430,6 +434,12 @@ int model_endpoint_from_json(struct nm_endpoint *e, const json_t *j, struct ovn_
 		r = ovn_err_set(err, -EINVAL, "ipv4/ipv6: wrong address family");
 		goto fail;
 	}
+	dk = json_object_get(j, "docker");
+	if (dk && !json_is_boolean(dk)) {
+		r = ovn_err_set(err, -EINVAL, "docker: not a boolean");
+		goto fail;
+	}
+	e->docker = json_is_true(dk);
 	return 0;
 fail:
 	nm_endpoint_free(e);

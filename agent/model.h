@@ -53,6 +53,10 @@ struct nm_endpoint {
 	struct ovn_ip vtep;
 	char created[NM_TIME_LEN];
 	char owner[NM_OWNER_MAX + 1];	/* "" = none; see model_owner_ok() */
+	/* Made for Docker (agent/docker.c): the container end was left in the
+	 * host namespace as ifname for dockerd to move; its addresses are held
+	 * by the IPAM driver's reservations, not by this record. */
+	bool docker;
 };
 
 /* Request bodies, decoded and checked for form (not for conflicts). */

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <signal.h>
@@ -39,6 +40,9 @@
 #include "util.h"
 
 #define VNI_AUTO_FIRST 4096
+/* How long a Docker endpoint may wait for its sandbox file (see
+ * reconcile_docker_ep). */
+#define DOCKER_SANDBOX_GRACE_S 60
 
 /* One asynchronous operation: what it needs across its store round trip. */
 struct op {
@@ -460,6 +464,8 @@ static void dp_endpoint_of(const struct ep *e, struct dp_endpoint *d)
 	ovn_strlcpy(d->ifname, e->rec.ifname, sizeof(d->ifname));
 	d->mac = e->rec.mac;
 	d->mtu = n->rec.mtu;
+	if (e->rec.docker)
+		return;		/* dockerd sets addresses and routes after its move */
 	if (e->rec.ipv4.ip.family)
 		d->addrs[d->n_addrs++] = e->rec.ipv4;
 	if (e->rec.ipv6.ip.family)
@@ -731,18 +737,51 @@ void ep_forget(struct netmgr *nm, struct ep *e, const char *why)
 		cluster_ep_down(nm->gossip, e->net->rec.name, e->rec.id);
 	r |= op_add(&tmp, KV_OP_DEL, KV_CMP_NONE,
 		    fmt("/endpoints/%s/%s", e->net->rec.name, e->rec.id), NULL);
-	if (e->rec.ipv4.ip.family)
+	if (e->rec.docker)
+		;	/* its addresses are the IPAM driver's reservations */
+	else if (e->rec.ipv4.ip.family)
 		r |= op_add(&tmp, KV_OP_DEL, KV_CMP_NONE,
 			    fmt("/ipam/%s/%s", e->net->rec.name, ip_s(&e->rec.ipv4.ip, ip)), NULL);
-	if (e->rec.ipv6.ip.family)
+	if (e->rec.ipv6.ip.family && !e->rec.docker)
 		r |= op_add(&tmp, KV_OP_DEL, KV_CMP_NONE,
 			    fmt("/ipam/%s/%s", e->net->rec.name, ip_s(&e->rec.ipv6.ip, ip)), NULL);
+	if (e->local && e->rec.docker) {
+		struct ovn_err e2 = { 0 };
+
+		/* Nobody else deletes it: dockerd hands the container end back
+		 * to the host namespace and leaves it there. */
+		dp_endpoint_detach(nm->dp, e->rec.host_ifname, &e2);
+	}
 	if (r == 0 && id && kv_txn(nm->kv, tmp.ops, tmp.n_ops, forget_done, id) == 0)
 		id = NULL;
 	free(id);
 	for (size_t i = 0; i < tmp.n_ops; i++)
 		free(tmp.keys[i]);
 	ep_drop(nm, e);
+}
+
+/* A Docker endpoint cannot be restored: dockerd moves the container end
+ * once, after Join, and never again. Its veth is legitimately in either
+ * place (host namespace before dockerd's move or after its hand-back, the
+ * sandbox in between), so only two things end it: the sandbox is gone (the
+ * container stopped while DeleteEndpoint could not reach us), or the veth
+ * is (deleted by hand): then the record and any half left go. */
+static void reconcile_docker_ep(struct netmgr *nm, struct ep *e, bool linked)
+{
+	struct tm tm = { 0 };
+	struct stat st;
+	time_t made = 0;
+
+	if (!linked)
+		return ep_forget(nm, e, "its veth is gone");
+	if (stat(e->rec.netns, &st) == 0)
+		return;
+	/* The sandbox file appears only after Join (in the container's
+	 * prestart hook): give dockerd a minute before calling it gone. */
+	if (strptime(e->rec.created, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		made = timegm(&tm);
+	if (made && time(NULL) - made > DOCKER_SANDBOX_GRACE_S)
+		ep_forget(nm, e, "its Docker sandbox no longer exists");
 }
 
 /* Make one local endpoint's kernel state exist, or forget it if its
@@ -759,6 +798,8 @@ static void reconcile_ep(struct netmgr *nm, struct ep *e, const struct link_list
 
 	snprintf(name, sizeof(name), "br-%u", e->net->rec.vni);
 	br = link_by_name(ll, name);
+	if (e->rec.docker)
+		return reconcile_docker_ep(nm, e, l && br && l->master == br->ifindex);
 	if (l && br && l->master == br->ifindex)
 		return;		/* present and enslaved: trust it */
 	fd = open(e->rec.netns, O_RDONLY | O_CLOEXEC);
@@ -1189,10 +1230,12 @@ static int ep_delete_txn(struct netmgr *nm, struct ep *e, kv_cb cb, void *arg, s
 	op_clear_txn(op);
 	r = op_add(op, KV_OP_DEL, KV_CMP_NONE,
 		   fmt("/endpoints/%s/%s", e->net->rec.name, e->rec.id), NULL);
-	if (!r && e->rec.ipv4.ip.family)
+	if (e->rec.docker)
+		;	/* its addresses are the IPAM driver's reservations */
+	else if (!r && e->rec.ipv4.ip.family)
 		r = op_add(op, KV_OP_DEL, KV_CMP_NONE,
 			   fmt("/ipam/%s/%s", e->net->rec.name, ip_s(&e->rec.ipv4.ip, ip)), NULL);
-	if (!r && e->rec.ipv6.ip.family)
+	if (!r && e->rec.ipv6.ip.family && !e->rec.docker)
 		r = op_add(op, KV_OP_DEL, KV_CMP_NONE,
 			   fmt("/ipam/%s/%s", e->net->rec.name, ip_s(&e->rec.ipv6.ip, ip)), NULL);
 	(void)nm;
@@ -1445,6 +1488,8 @@ static int attach_commit(struct op *op)
 
 	r = op_add(op, KV_OP_PUT, KV_CMP_ABSENT, fmt("/endpoints/%s/%s", n->rec.name, e->rec.id),
 		   json_str(model_endpoint_to_json(&e->rec)));
+	if (e->rec.docker)
+		return r ?: op_txn(op, attached);	/* addresses held by reservations */
 	if (!r && e->rec.ipv4.ip.family)
 		r = op_add(op, KV_OP_PUT, KV_CMP_ABSENT,
 			   fmt("/ipam/%s/%s", n->rec.name, ip_s(&e->rec.ipv4.ip, ip)),
@@ -1687,4 +1732,286 @@ void netmgr_latency(struct netmgr *nm, netmgr_cb cb, void *arg)
 
 	cb(0, NULL, j, arg);
 	json_decref(j);
+}
+
+/* ---- Docker (agent/docker.c) -------------------------------------------- */
+
+const struct nm_network *netmgr_net_peek(struct netmgr *nm, const char *name)
+{
+	struct net *n = net_find(nm, name);
+
+	return n && !n->removing ? &n->rec : NULL;
+}
+
+const struct nm_network *netmgr_net_by_subnet(struct netmgr *nm, const struct ovn_prefix *p)
+{
+	for (struct net *n = nm->nets; n; n = n->next)
+		for (int i = 0; !n->removing && i < n->rec.n_subnets; i++)
+			if (n->rec.subnets[i].prefix.len == p->len &&
+			    ovn_ip_equal(&n->rec.subnets[i].prefix.ip, &p->ip))
+				return &n->rec;
+	return NULL;
+}
+
+int netmgr_net_endpoints(struct netmgr *nm, const char *name)
+{
+	struct net *n = net_find(nm, name);
+
+	return n ? net_count_eps(n) : -ENOENT;
+}
+
+static struct ep *ep_find_id(struct net *n, const char *id)
+{
+	for (struct ep *e = n->eps; e; e = e->next)
+		if (!strcmp(e->rec.id, id))
+			return e;
+	return NULL;
+}
+
+static struct ep *ep_find_ip(struct net *n, const struct ovn_ip *ip)
+{
+	for (struct ep *e = n->eps; e; e = e->next)
+		if (ovn_ip_equal(&e->rec.ipv4.ip, ip) || ovn_ip_equal(&e->rec.ipv6.ip, ip))
+			return e;
+	return NULL;
+}
+
+bool netmgr_addr_has_endpoint(struct netmgr *nm, const char *net, const struct ovn_ip *ip)
+{
+	struct net *n = net_find(nm, net);
+
+	return n && ep_find_ip(n, ip);
+}
+
+/* The kernel half runs with dp's own namespace as the "container": the
+ * peer is made next to the host end, where dockerd finds it by name. */
+static int own_netns_open(struct ovn_err *err)
+{
+	int fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return ovn_err_set(err, -errno, "/proc/self/ns/net: %s", strerror(errno));
+	return fd;
+}
+
+void netmgr_attach_docker(struct netmgr *nm, const struct nm_docker_attach *a, netmgr_cb cb,
+			  void *arg)
+{
+	struct net *n = net_find(nm, a->network);
+	struct op *op;
+	struct ep *e;
+	int fd = -1, r;
+
+	if (!n || n->removing)
+		return not_found(cb, arg, "network", a->network);
+	op = op_new(nm, cb, arg);
+	if (!op)
+		return;
+	op->lat_kind = LAT_ATTACH;
+	e = ep_find_id(n, a->id);
+	if (e) {
+		/* Join repeated for the same endpoint: answer what exists. */
+		if (!e->local || !e->rec.docker || e->pending || e->removing)
+			return op_fail(op, -EEXIST, "endpoint %s already exists on %s", a->id,
+				       n->rec.name);
+		op->result = model_endpoint_to_json(&e->rec);
+		return op_done(op, 0);
+	}
+	e = calloc(1, sizeof(*e));
+	r = -ENOMEM;
+	if (!e)
+		goto fail;
+	e->net = n;
+	/* The SandboxKey file does not exist yet at Join (dockerd makes the
+	 * namespace in the container's prestart hook): only its path is kept. */
+	memcpy(e->rec.id, a->id, sizeof(e->rec.id));
+	memcpy(e->rec.network, n->rec.name, sizeof(e->rec.network));
+	snprintf(e->rec.host_ifname, sizeof(e->rec.host_ifname), "ve-%.12s", a->id);
+	snprintf(e->rec.ifname, sizeof(e->rec.ifname), "dk-%.12s", a->id);
+	snprintf(e->rec.netns, sizeof(e->rec.netns), "%s", a->sandbox);
+	snprintf(e->rec.name, sizeof(e->rec.name), "%s", a->name);
+	snprintf(e->rec.node, sizeof(e->rec.node), "%s", nm->cfg->node);
+	e->rec.aliases = json_array();
+	e->rec.vtep = nm->cfg->advertise;
+	e->rec.mac = a->mac;
+	e->rec.ipv4 = a->ipv4;
+	e->rec.ipv6 = a->ipv6;
+	e->rec.docker = true;
+	model_now(e->rec.created);
+	/* Linked in pending, as netmgr_attach does: reconcile leaves its veth
+	 * alone until the store has the record. */
+	e->local = true;
+	e->pending = true;
+	e->next = n->eps;
+	n->eps = e;
+	n->n_local++;
+	op->ep = e;
+	fd = r = own_netns_open(&op->err);
+	if (r >= 0)
+		r = attach_kernel(nm, e, fd, &op->err);
+	if (r == 0) {
+		crash_point("attach-kernel");
+		r = attach_commit(op);
+	}
+	if (r < 0) {
+		struct ovn_err e2 = { 0 };
+
+		dp_endpoint_detach(nm->dp, e->rec.host_ifname, &e2);
+		ep_drop(nm, e);
+		net_dp_release(nm, n);
+		goto fail;
+	}
+	close(fd);
+	return;
+fail:
+	if (fd >= 0)
+		close(fd);
+	op_done(op, errno_status(r));
+}
+
+void netmgr_detach_docker(struct netmgr *nm, const char *net, const char *id, netmgr_cb cb,
+			  void *arg)
+{
+	struct net *n = net_find(nm, net);
+	struct ep *e = n ? ep_find_id(n, id) : NULL;
+	struct op *op;
+	int r;
+
+	if (!e || !e->local || !e->rec.docker || e->pending || e->removing)
+		return not_found(cb, arg, "endpoint", id);
+	op = op_new(nm, cb, arg);
+	if (!op)
+		return;
+	op->lat_kind = LAT_DETACH;
+	op->ep = e;
+	e->removing = true;
+	r = ep_delete_txn(nm, e, detached, op, op);
+	if (r < 0) {
+		e->removing = false;
+		op_fail(op, r, "store: %s", strerror(-r));
+	}
+}
+
+/* ---- Docker IPAM reservations ---- */
+
+static char *hold_value(struct netmgr *nm)
+{
+	char now[NM_TIME_LEN];
+
+	model_now(now);
+	return json_str(json_pack("{s:s, s:s}", "docker", nm->cfg->node, "created", now));
+}
+
+static int hold_send(struct op *op);
+
+static void held(const struct kv_result *res, void *arg)
+{
+	struct op *op = arg;
+	struct ipam_pool *p = net_pool(op->net, op->rec.subnets[0].gateway.family);
+	char a[OVN_PREFIX_STRLEN];
+
+	txn_seen(op, res);
+	if (res->status == -ECANCELED && op->auto4 && ++op->retries <= ATTACH_RETRIES) {
+		/* Taken elsewhere: it stays marked here (its holder's record
+		 * says so to the store, not to us) and we pick the next. */
+		op_clear_txn(op);
+		if (ipam_alloc(p, &op->rec.subnets[0].gateway) == 0 && hold_send(op) == 0)
+			return;
+	}
+	if (res->status < 0) {
+		if (res->status != -ECANCELED)
+			ipam_release(p, &op->rec.subnets[0].gateway);
+		if (res->status == -ECANCELED)
+			return op_fail(op, -EEXIST, "address %s is already in use on %s",
+				       ip_s(&op->rec.subnets[0].gateway, a), op->net->rec.name);
+		return op_store_fail(op, res);
+	}
+	op->result = json_pack("{s:s}", "address",
+			       ovn_prefix_str(&(struct ovn_prefix){ op->rec.subnets[0].gateway,
+								     p->subnet.len }, a));
+	op_done(op, 0);
+}
+
+static int hold_send(struct op *op)
+{
+	char ip[OVN_IP_STRLEN];
+	int r;
+
+	r = op_add(op, KV_OP_PUT, KV_CMP_ABSENT,
+		   fmt("/ipam/%s/%s", op->net->rec.name, ip_s(&op->rec.subnets[0].gateway, ip)),
+		   hold_value(op->nm));
+	return r ?: op_txn(op, held);
+}
+
+/* Hold an address of net's subnet of family for a Docker RequestAddress:
+ * want (family 0: any free one). The store key /ipam/<net>/<ip> makes it
+ * the cluster's; the value names the holder. */
+void netmgr_addr_hold(struct netmgr *nm, const char *net, int family, const struct ovn_ip *want,
+		      netmgr_cb cb, void *arg)
+{
+	struct net *n = net_find(nm, net);
+	struct ipam_pool *p = n && !n->removing ? net_pool(n, family) : NULL;
+	struct op *op;
+	int r;
+
+	if (!p)
+		return not_found(cb, arg, family == AF_INET ? "IPv4 subnet of network" :
+				 "IPv6 subnet of network", net);
+	op = op_new(nm, cb, arg);
+	if (!op)
+		return;
+	op->net = n;
+	op->auto4 = !want->family;
+	/* op->rec is unused by holds: its first gateway slot carries the address. */
+	r = attach_addr(n, family, want, &op->rec.subnets[0].prefix, &op->err);
+	if (r < 0)
+		return op_done(op, r);
+	op->rec.subnets[0].gateway = op->rec.subnets[0].prefix.ip;
+	r = hold_send(op);
+	if (r < 0) {
+		ipam_release(p, &op->rec.subnets[0].gateway);
+		op_fail(op, r, "store: %s", strerror(-r));
+	}
+}
+
+static void unheld(const struct kv_result *res, void *arg)
+{
+	struct op *op = arg;
+
+	txn_seen(op, res);
+	if (res->status < 0)
+		return op_store_fail(op, res);
+	if (!ep_find_ip(op->net, &op->rec.subnets[0].gateway))
+		ipam_release(net_pool(op->net, op->rec.subnets[0].gateway.family),
+			     &op->rec.subnets[0].gateway);
+	op->result = json_object();
+	op_done(op, 0);
+}
+
+/* Release what netmgr_addr_hold held. An address held by an ovn endpoint
+ * that is not Docker's is refused (-EBUSY): a stray ReleaseAddress must not
+ * free someone else's address. A key already gone is fine. */
+void netmgr_addr_unhold(struct netmgr *nm, const char *net, const struct ovn_ip *ip,
+			netmgr_cb cb, void *arg)
+{
+	struct net *n = net_find(nm, net);
+	struct ep *e = n ? ep_find_ip(n, ip) : NULL;
+	char s[OVN_IP_STRLEN];
+	struct op *op;
+	int r;
+
+	if (!n)
+		return not_found(cb, arg, "network", net);
+	op = op_new(nm, cb, arg);
+	if (!op)
+		return;
+	if (e && !e->rec.docker)
+		return op_fail(op, -EBUSY, "address %s on %s belongs to endpoint %s, not to Docker",
+			       ip_s(ip, s), net, e->rec.id);
+	op->net = n;
+	op->rec.subnets[0].gateway = *ip;
+	r = op_add(op, KV_OP_DEL, KV_CMP_NONE, fmt("/ipam/%s/%s", net, ip_s(ip, s)), NULL);
+	r = r ?: op_txn(op, unheld);
+	if (r < 0)
+		op_fail(op, r, "store: %s", strerror(-r));
 }

@@ -76,4 +76,40 @@ void netmgr_gossip_endpoint(struct netmgr *nm, const char *net, const char *id, 
 			    size_t len);
 void netmgr_node_state(struct netmgr *nm, const char *node, bool up);
 
+/* ---- for the Docker plugin (agent/docker.c) ----
+ * Borrowed views of a network record (by name, or by one of its subnets);
+ * NULL when unknown. Valid until control returns to the loop. */
+const struct nm_network *netmgr_net_peek(struct netmgr *nm, const char *name);
+const struct nm_network *netmgr_net_by_subnet(struct netmgr *nm, const struct ovn_prefix *p);
+/* Endpoints on the network in the cluster (this agent's view), -ENOENT. */
+int netmgr_net_endpoints(struct netmgr *nm, const char *name);
+bool netmgr_addr_has_endpoint(struct netmgr *nm, const char *net, const struct ovn_ip *ip);
+
+/* A Docker endpoint: the veth's host end ve-<id12> goes on the bridge, the
+ * container end stays in the agent's namespace as dk-<id12> with the MAC
+ * and MTU and no address (dockerd moves it into the sandbox and configures
+ * it). The record carries "docker": true and owns no /ipam keys: Docker's
+ * IPAM reservations (netmgr_addr_hold) hold its addresses. Detach deletes
+ * the pair by its host end, wherever the other end is then. */
+struct nm_docker_attach {
+	char network[NM_NAME_MAX + 1];
+	char id[NM_ID_LEN + 1];		/* 16 hex chars of Docker's EndpointID */
+	char sandbox[256];		/* Join's SandboxKey */
+	char name[NM_DNS_MAX + 1];	/* "" = none */
+	struct ovn_mac mac;
+	struct ovn_prefix ipv4, ipv6;	/* family 0 = none */
+};
+
+void netmgr_attach_docker(struct netmgr *nm, const struct nm_docker_attach *a, netmgr_cb cb,
+			  void *arg);
+/* -ENOENT when no such local Docker endpoint exists. */
+void netmgr_detach_docker(struct netmgr *nm, const char *net, const char *id, netmgr_cb cb,
+			  void *arg);
+/* Hold an address (want family 0: any) of the network's subnet of that
+ * family in the store for Docker: result {"address": "ip/len"}. */
+void netmgr_addr_hold(struct netmgr *nm, const char *net, int family, const struct ovn_ip *want,
+		      netmgr_cb cb, void *arg);
+void netmgr_addr_unhold(struct netmgr *nm, const char *net, const struct ovn_ip *ip,
+			netmgr_cb cb, void *arg);
+
 #endif

@@ -30,13 +30,14 @@
 #   podman containernetworking-plugins  test_podman.sh: real Podman 4.3 with its
 #                                    CNI backend (no netavark is pulled in)
 #   busybox-static                   the image of the podman test's containers
+#   docker.io                        Docker plugin test: two real dockerd hosts
 
 DEPS_PACKAGES="build-essential pkg-config libuv1-dev libjansson-dev libyaml-dev
 libmnl-dev libcmocka-dev iproute2 iputils-ping procps util-linux tcpdump
 jq curl socat libhiredis-dev libcurl4-openssl-dev redis-server etcd-server
 etcd-client libsodium-dev dnsutils dnsmasq-base clang libclang-rt-14-dev
 man-db mandoc openssl nftables podman containernetworking-plugins
-busybox-static"
+busybox-static docker.io"
 
 set -euo pipefail
 

@@ -1,0 +1,91 @@
+/* docker.h: the libnetwork remote network driver and IPAM driver (plugin
+ * API v1) served on docker.socket, plus the pure request/answer codecs the
+ * unit tests exercise. docs/docker.md is the user's view.
+ *
+ * The driver is local-scope with global connectivity: each dockerd host
+ * creates its own Docker network, bound by `-o ovn.network=NAME` to the one
+ * cluster-wide ovn network NAME. Bindings live in the store
+ * (/docker/networks/<NetworkID>), so an agent restart (which Docker never
+ * notices: no re-activation) finds them again; endpoint ids and names of
+ * kernel objects derive from Docker's IDs. */
+#ifndef OVN_DOCKER_H
+#define OVN_DOCKER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <uv.h>
+
+#include "addr.h"
+#include "kvstore.h"
+#include "model.h"
+#include "netmgr.h"
+#include "ovn_err.h"
+
+#define DOCKER_ID_LEN 64		/* Docker's NetworkID / EndpointID: 64 hex */
+#define DOCKER_NET_OPT "ovn.network"	/* -o ovn.network=NAME */
+#define DOCKER_POOL_PREFIX "ovn/"	/* PoolID = "ovn/<cidr>" */
+#define DOCKER_LABEL "ovn.docker"	/* on networks the plugin created */
+
+struct docker;
+
+/* NULL in *out (0 returned) when cfg->docker.socket is empty. Loads the
+ * bindings, then listens; the socket file is removed by docker_free. */
+int docker_new(struct docker **out, uv_loop_t *loop, const struct cfg *cfg, struct netmgr *nm,
+	       struct kv *kv, struct ovn_err *err);
+/* Close the listener and unlink the socket; cb(arg) once closed (at once
+ * when d is NULL). */
+void docker_free(struct docker *d, void (*cb)(void *arg), void *arg);
+
+/* ---- codecs (no I/O) ---- */
+
+/* {"Err": msg, "Error": msg}: NetworkDriver reads Err, IpamDriver Error. */
+char *docker_error_body(const char *msg);
+/* 64 lowercase hex chars. */
+bool docker_id_ok(const char *s);
+/* "ovn/<cidr>" <-> prefix (host bits zero). -EINVAL with a message. */
+int docker_pool_id_parse(const char *pool_id, struct ovn_prefix *p, struct ovn_err *err);
+void docker_pool_id_format(const struct ovn_prefix *p, char *buf, size_t size);
+
+struct docker_create_req {
+	char network_id[DOCKER_ID_LEN + 1];
+	char name[NM_NAME_MAX + 1];	/* from -o ovn.network */
+	bool internal, ipv6;
+	int n_subnets;
+	struct nm_subnet subnets[2];	/* gateway family 0 = not given */
+};
+int docker_create_req_parse(const json_t *j, struct docker_create_req *r, struct ovn_err *err);
+
+/* CreateEndpoint, Join, Leave, DeleteEndpoint, EndpointOperInfo, ... */
+struct docker_ep_req {
+	char network_id[DOCKER_ID_LEN + 1];
+	char endpoint_id[DOCKER_ID_LEN + 1];
+	char sandbox[256];		/* Join only */
+	struct ovn_prefix ipv4, ipv6;	/* CreateEndpoint's Interface */
+	bool has_mac;
+	struct ovn_mac mac;
+};
+/* want_sandbox: Join (SandboxKey required). */
+int docker_ep_req_parse(const json_t *j, bool want_sandbox, struct docker_ep_req *r,
+			struct ovn_err *err);
+
+struct docker_pool_req {
+	struct ovn_prefix pool;
+	bool v6;
+};
+int docker_pool_req_parse(const json_t *j, struct docker_pool_req *r, struct ovn_err *err);
+
+struct docker_addr_req {
+	struct ovn_prefix pool;		/* from PoolID */
+	struct ovn_ip addr;		/* family 0 = any */
+	bool gateway;			/* RequestAddressType = gateway */
+};
+/* RequestAddress (and ReleaseAddress: Address required). */
+int docker_addr_req_parse(const json_t *j, bool release, struct docker_addr_req *r,
+			  struct ovn_err *err);
+
+/* Join's answer: SrcName/DstPrefix "eth", Gateway(IPv6) (family 0 = none),
+ * DisableGatewayService when internal. */
+json_t *docker_join_answer(const char *src_name, const struct ovn_ip *gw4,
+			   const struct ovn_ip *gw6, bool internal);
+
+#endif
