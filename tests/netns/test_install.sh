@@ -266,7 +266,9 @@ test_completion()
 	local ns=$T/none.sock
 
 	RET=0
-	expect_completion "endpoint network status" ovnctl ""
+	expect_completion "endpoint keys members network status" ovnctl ""
+	expect_completion "generate install list remove use" ovnctl keys ""
+	expect_completion "--help --json" ovnctl members --
 	expect_completion "network" ovnctl ne
 	expect_completion "--socket" ovnctl --s
 	expect_completion "--help --json --socket --version" ovnctl --
