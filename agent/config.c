@@ -39,6 +39,7 @@
 
 #include "config.h"
 #include "dnsint.h"
+#include "metrics.h"
 #include "util.h"
 
 /* A config file is a few hundred bytes; the cap only stops a wrong path
@@ -78,6 +79,7 @@ static int check_mtu(const struct key *k, const void *field, char *why);
 static int check_advertise(const struct key *k, const void *field, char *why);
 static int check_endpoint(const struct key *k, const void *field, char *why);
 static int check_upstream(const struct key *k, const void *field, char *why);
+static int check_metrics_listen(const struct key *k, const void *field, char *why);
 
 #define F(f) .off = offsetof(struct cfg, f), .size = sizeof(((struct cfg *)0)->f)
 
@@ -116,6 +118,8 @@ static const struct key keys[] = {
 	{ "dns.address", T_IP4, F(dns.address), .check = check_advertise },
 	{ "dns.upstreams", T_STRLIST, F(dns.upstreams), .check = check_upstream },
 	{ "dns.ttl", T_UINT, F(dns.ttl), .min = 1, .max = 86400 },
+	{ .path = "metrics", .type = T_MAP },
+	{ "metrics.listen", T_STR, F(metrics.listen), .check = check_metrics_listen },
 };
 
 #undef F
@@ -483,6 +487,22 @@ static int check_upstream(const struct key *k, const void *field, char *why)
 	if (dnsint_addr_parse(field, &ss) == 0)
 		return 0;
 	snprintf(why, WHY_LEN, "'%.64s' is not IP, IPv4:PORT or [IPv6]:PORT", (const char *)field);
+	return -EINVAL;
+}
+
+/* The metrics TCP address: "" (off), IPv4:PORT or [IPv6]:PORT, port 1-65535.
+ * Whether it can be bound is only known at start. */
+static int check_metrics_listen(const struct key *k, const void *field, char *why)
+{
+	const char *v = field;
+	struct sockaddr_storage ss;
+
+	if (!v[0])
+		return 0;
+	if (metrics_addr_parse(v, &ss) == 0 &&
+	    ((struct sockaddr_in *)&ss)->sin_port != 0)	/* same offset in sockaddr_in6 */
+		return 0;
+	snprintf(why, WHY_LEN, "'%.64s' is not IPv4:PORT or [IPv6]:PORT (port 1-65535)", v);
 	return -EINVAL;
 }
 

@@ -54,6 +54,9 @@ struct cfg {
 		struct cfg_strlist upstreams;	/* "IP" or "IP:PORT"; [] = /etc/resolv.conf */
 		uint32_t ttl;			/* seconds, default 10 */
 	} dns;
+	struct {			/* Prometheus text over TCP (agent/metrics_tcp.c) */
+		char listen[64];		/* "IPv4:PORT" | "[IPv6]:PORT"; "" = off */
+	} metrics;
 };
 
 /* Fill every field with its default (node from gethostname). */

@@ -26,12 +26,14 @@
 #   man-db mandoc                    man pages: render (man) and lint (make man)
 #   jq curl socat                    netns tests: read JSON answers, raw HTTP
 #                                    on the API socket, malformed requests
+#   gnuplot-nox dnsperf              make bench: plots (bench/report.sh), the
+#                                    DNS load generator (bench/dns)
 
 DEPS_PACKAGES="build-essential pkg-config libuv1-dev libjansson-dev libyaml-dev
 libmnl-dev libcmocka-dev iproute2 iputils-ping procps util-linux tcpdump
 jq curl socat libhiredis-dev libcurl4-openssl-dev redis-server etcd-server
 etcd-client libsodium-dev dnsutils dnsmasq-base clang libclang-rt-14-dev
-man-db mandoc openssl"
+man-db mandoc openssl gnuplot-nox dnsperf"
 
 set -euo pipefail
 
