@@ -5,6 +5,7 @@
 #   make asan       the same build with ASan/UBSan in build-asan/
 #   make deps       install the Debian packages the build and tests need
 #   make demo       a demo cluster in network namespaces (see README)
+#   make bench      every benchmark + plots (BENCH_FULL=1 for full sizes)
 
 BUILD   ?= build
 CC      ?= gcc
@@ -113,8 +114,12 @@ demo: deps all
 demo-clean:
 	$(Q)scripts/demo.sh clean
 
+# Every benchmark in bench/ with its anchor (Docker, dnsmasq, ip -batch) in
+# the same run; JSON in $(BUILD)/bench/, plots and results.md in
+# $(BUILD)/bench/report/ (BENCH_REPORT_DIR=docs/bench for the committed
+# ones). Quick sizes unless BENCH_FULL=1; BENCH_ONLY="dns attach" for some.
 bench: deps all
-	$(Q)bench/attach/run.sh
+	$(Q)BENCH_DIR=$(abspath $(BUILD))/bench OVN_BIN=$(abspath $(BUILD))/bin bench/run-all.sh
 
 # libFuzzer targets (clang): tests/fuzz/fuzz.mk lists each target's sources,
 # so a target links only the parser it exercises.

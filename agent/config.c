@@ -38,6 +38,7 @@
 
 #include "config.h"
 #include "dnsint.h"
+#include "metrics.h"
 #include "util.h"
 
 /* A config file is a few hundred bytes; the cap only stops a wrong path
@@ -78,6 +79,7 @@ static int check_advertise(const struct key *k, const void *field, char *why);
 static int check_endpoint(const struct key *k, const void *field, char *why);
 static int check_upstream(const struct key *k, const void *field, char *why);
 static int check_seed(const struct key *k, const void *field, char *why);
+static int check_metrics_listen(const struct key *k, const void *field, char *why);
 
 #define F(f) .off = offsetof(struct cfg, f), .size = sizeof(((struct cfg *)0)->f)
 
@@ -123,6 +125,8 @@ static const struct key keys[] = {
 	{ .path = "docker", .type = T_MAP },
 	{ "docker.socket", T_STR, F(docker.socket), .check = check_socket },
 	{ "docker.reservation_ttl", T_UINT, F(docker.reservation_ttl), .min = 60, .max = 604800 },
+	{ .path = "metrics", .type = T_MAP },
+	{ "metrics.listen", T_STR, F(metrics.listen), .check = check_metrics_listen },
 };
 
 #undef F
@@ -513,6 +517,22 @@ static int check_seed(const struct key *k, const void *field, char *why)
 		return 0;
 	}
 	snprintf(why, WHY_LEN, "'%.64s' is not IPv4 or IPv4:PORT", v);
+	return -EINVAL;
+}
+
+/* The metrics TCP address: "" (off), IPv4:PORT or [IPv6]:PORT, port 1-65535.
+ * Whether it can be bound is only known at start. */
+static int check_metrics_listen(const struct key *k, const void *field, char *why)
+{
+	const char *v = field;
+	struct sockaddr_storage ss;
+
+	if (!v[0])
+		return 0;
+	if (metrics_addr_parse(v, &ss) == 0 &&
+	    ((struct sockaddr_in *)&ss)->sin_port != 0)	/* same offset in sockaddr_in6 */
+		return 0;
+	snprintf(why, WHY_LEN, "'%.64s' is not IPv4:PORT or [IPv6]:PORT (port 1-65535)", v);
 	return -EINVAL;
 }
 

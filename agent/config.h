@@ -63,6 +63,9 @@ struct cfg {
 		char socket[256];		/* "" (default) = no plugin */
 		uint32_t reservation_ttl;	/* seconds, default 900 */
 	} docker;
+	struct {			/* Prometheus text over TCP (agent/metrics_tcp.c) */
+		char listen[64];		/* "IPv4:PORT" | "[IPv6]:PORT"; "" = off */
+	} metrics;
 };
 
 /* Fill every field with its default (node from gethostname). */

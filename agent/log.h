@@ -1,6 +1,9 @@
-/* log.h: leveled logging to stderr. Lines read "LEVEL msg key=value ...".
- * Under systemd (JOURNAL_STREAM set and matching stderr) each line starts with
- * the syslog priority "<N>" instead of a timestamp, so journald keeps levels. */
+/* log.h: leveled logging to stderr in logfmt:
+ *   ts=... level=info msg="text" key=value ...
+ * where the trailing key=value words of the printf text become the fields
+ * (log.c says exactly how). Under systemd (JOURNAL_STREAM set and matching
+ * stderr) each line starts with the syslog priority "<N>" instead of "ts=",
+ * so journald keeps levels. */
 #ifndef OVN_LOG_H
 #define OVN_LOG_H
 

@@ -24,7 +24,9 @@
 #include "http.h"
 #include "kvstore.h"
 #include "log.h"
+#include "metrics.h"
 #include "netmgr.h"
+#include "util.h"
 
 #define DEFAULT_CONFIG "/etc/ovn/agent.yaml"
 #define VXLAN_OVERHEAD 50	/* outer Ethernet 14 + IPv4 20 + UDP 8 + VxLAN 8 */
@@ -39,6 +41,7 @@ struct agent {
 	struct cluster *cluster;	/* NULL: gossip off */
 	struct http_server *http;
 	struct docker *docker;	/* NULL: no docker.socket */
+	struct metrics_srv *metrics;	/* metrics.listen; NULL when off */
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t retry;	/* start again while a cluster store is away */
 	char pid_path[300];
@@ -128,6 +131,7 @@ static void agent_stop(struct agent *a, int code)
 	a->stopping = true;
 	a->exit_code = code;
 	log_info("stopping");
+	metrics_srv_close(TAKE_PTR(a->metrics));
 	docker_free(a->docker, docker_closed, a);
 }
 
@@ -217,7 +221,14 @@ static void started(int status, const struct ovn_err *err, json_t *result, void 
 		log_error("%s", e2.msg);
 		return agent_stop(a, 1);
 	}
-	log_info("ready node=%s socket=%s", a->cfg.node, a->cfg.api.socket);
+	if (a->cfg.metrics.listen[0] &&
+	    metrics_srv_listen(&a->metrics, a->loop, a->cfg.metrics.listen, metrics_render,
+			       a->nm, &e2) < 0) {
+		log_error("%s", e2.msg);
+		return agent_stop(a, 1);
+	}
+	log_info("ready node=%s socket=%s%s%s", a->cfg.node, a->cfg.api.socket,
+		 a->metrics ? " metrics=" : "", a->metrics ? a->cfg.metrics.listen : "");
 }
 
 static uint32_t pick_mtu(struct agent *a)

@@ -1,7 +1,10 @@
 /* metrics.c: GET /metrics in the Prometheus text format (0.0.4): gauges of
  * what netmgr holds, counters and histograms from struct nm_stats, and the
  * process's resident memory. Rendered into one buffer per request; a few KB.
- * TODO: an optional TCP listener. */
+ * The same text is served on the API socket and, when metrics.listen is
+ * set, on a TCP address by metrics_tcp.c.
+ */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,23 +206,38 @@ static void gossip_series(struct buf *b, struct netmgr *nm)
 		cluster_events_oversize(c));
 }
 
-void metrics_get(struct http_req *req, void *arg)
+int metrics_render(void *arg, char **out, size_t *len)
 {
 	struct netmgr *nm = arg;
 	struct buf b = { .p = malloc(8192), .cap = 8192 };
 
-	if (!b.p) {
-		http_reply(req, 500, NULL, "{\"error\":\"out of memory\"}", 25);
-		return;
-	}
+	*out = NULL;
+	*len = 0;
+	if (!b.p)
+		return -ENOMEM;
 	b.p[0] = '\0';
 	gauges(&b, nm);
 	counters(&b, &nm->stats);
 	dns_series(&b, dnsint_counters(nm));
 	gossip_series(&b, nm);
-	if (b.oom)
+	if (b.oom) {
+		free(b.p);
+		return -ENOMEM;
+	}
+	*out = b.p;
+	*len = b.len;
+	return 0;
+}
+
+void metrics_get(struct http_req *req, void *arg)
+{
+	char *text;
+	size_t len;
+
+	if (metrics_render(arg, &text, &len) < 0) {
 		http_reply(req, 500, NULL, "{\"error\":\"out of memory\"}", 25);
-	else
-		http_reply(req, 200, "text/plain; version=0.0.4", b.p, b.len);
-	free(b.p);
+		return;
+	}
+	http_reply(req, 200, "text/plain; version=0.0.4", text, len);
+	free(text);
 }

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 #include <uv.h>
@@ -407,22 +408,47 @@ static void guv_udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
 
 /* ---- setup ---- */
 
-/* Bind UDP (learning the port when 0 was asked), then TCP on the same. */
+/* Port 0: a port free for both TCP and UDP. The kernel picks a TCP port;
+ * it is kept only if UDP can have the same one (else another try), and both
+ * probes close just before libuv binds it. */
+static int guv_pick_port(struct gossip_uv *u)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int t, d, ok;
+
+	for (int tries = 0; tries < 32; tries++) {
+		guv_to_sa(&u->addr, &ss);
+		t = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		d = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		len = sizeof(ss);
+		ok = t >= 0 && d >= 0 && bind(t, (struct sockaddr *)&ss, len) == 0 &&
+		     getsockname(t, (struct sockaddr *)&ss, &len) == 0 &&
+		     bind(d, (struct sockaddr *)&ss, len) == 0;
+		if (ok)
+			guv_from_sa(&u->addr, (struct sockaddr *)&ss);
+		if (t >= 0)
+			close(t);
+		if (d >= 0)
+			close(d);
+		if (ok)
+			return 0;
+	}
+	return -EADDRINUSE;
+}
+
+/* Bind UDP, then TCP on the same port. */
 static int guv_bind(struct gossip_uv *u)
 {
 	struct sockaddr_storage ss;
-	int len = sizeof(ss), r;
+	int r;
 
+	if (!u->addr.port && (r = guv_pick_port(u)) < 0)
+		return r;
 	guv_to_sa(&u->addr, &ss);
 	r = uv_udp_bind(&u->udp, (struct sockaddr *)&ss, 0);
 	if (r < 0)
 		return r;
-	if (!u->addr.port) {
-		r = uv_udp_getsockname(&u->udp, (struct sockaddr *)&ss, &len);
-		if (r < 0)
-			return r;
-		guv_from_sa(&u->addr, (struct sockaddr *)&ss);
-	}
 	r = uv_tcp_bind(&u->tcp, (struct sockaddr *)&ss, 0);
 	if (r < 0)
 		return r;

@@ -31,13 +31,15 @@
 #                                    CNI backend (no netavark is pulled in)
 #   busybox-static                   the image of the podman test's containers
 #   docker.io                        Docker plugin test: two real dockerd hosts
+#   gnuplot-nox dnsperf              make bench: plots (bench/report.sh), the
+#                                    DNS load generator (bench/dns)
 
 DEPS_PACKAGES="build-essential pkg-config libuv1-dev libjansson-dev libyaml-dev
 libmnl-dev libcmocka-dev iproute2 iputils-ping procps util-linux tcpdump
 jq curl socat libhiredis-dev libcurl4-openssl-dev redis-server etcd-server
 etcd-client libsodium-dev dnsutils dnsmasq-base clang libclang-rt-14-dev
 man-db mandoc openssl nftables podman containernetworking-plugins
-busybox-static docker.io"
+busybox-static docker.io gnuplot-nox dnsperf"
 
 set -euo pipefail
 

@@ -14,7 +14,7 @@
 #         connection (curl), then all detached: totals and the agent's RSS;
 #         once on an IPv4-only network, once on a dual-stack one (each new
 #         dual-stack interface still floods a few MLD reports to every port).
-#   docker: ../shared/bench/docker/attach.sh, if dockerd is installed or
+#   docker: ../shared/bench/docker/attach.sh (DOCKER_ROUNDS rounds, 30), if dockerd is installed or
 #         BENCH_DOCKER=1 (which installs docker.io).
 # Output: "key value" lines on stdout and the same as JSON in
 # $BENCH_OUT (default build/bench/attach.json). Usage: run.sh [N_BULK]
@@ -117,7 +117,7 @@ phase_docker()
 		echo "INFO: dockerd not installed: Docker anchor skipped (BENCH_DOCKER=1 installs docker.io)"
 		return 0
 	fi
-	out=$(bash "$ROOT/../shared/bench/docker/attach.sh" 30 2>&1) || {
+	out=$(bash "$ROOT/../shared/bench/docker/attach.sh" "${DOCKER_ROUNDS:-30}" 2>&1) || {
 		echo "INFO: Docker anchor failed: $out" | head -5
 		return 0
 	}

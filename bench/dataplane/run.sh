@@ -8,7 +8,9 @@
 # Usage: run.sh [N]       env: MODES="dual ipv4"  SNOOP="" (or "0 1 2", see scale -m)
 #                              IPCMP=1 (add the `ip -batch' floor)
 # Output: "key value" lines, each run's keys prefixed "<mode>[_snoop<X>]_",
-# also saved to $BENCH_OUT (default build/bench/dataplane.txt).
+# also saved to $BENCH_OUT (default build/bench/dataplane.txt) and as one
+# JSON object to $BENCH_JSON (default build/bench/dataplane.json; numbers as
+# numbers). IPCMP=1 adds the anchor: the same veth work by `ip -batch`.
 set -eu
 HERE=$(dirname "$(readlink -f "$0")")
 ROOT=$(readlink -f "$HERE/../..")
@@ -18,6 +20,7 @@ SNOOP=${SNOOP:-}
 IPCMP=${IPCMP:-0}
 BIN=$ROOT/build/bench/dp_scale
 BENCH_OUT=${BENCH_OUT:-$ROOT/build/bench/dataplane.txt}
+BENCH_JSON=${BENCH_JSON:-$ROOT/build/bench/dataplane.json}
 
 if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: needs root" >&2
@@ -68,3 +71,7 @@ for mode in $MODES; do
 	fi
 done
 "$BIN" -w >/dev/null
+# A key printed twice (the quiet waits) keeps its last value.
+jq -Rn '[inputs | select(test("^[A-Za-z0-9_]+ ")) | capture("^(?<k>[^ ]+) (?<v>.*)$") |
+	{(.k): (.v | tonumber? // .)}] | add // {}' <"$BENCH_OUT" >"$BENCH_JSON"
+echo "results: $BENCH_OUT $BENCH_JSON"

@@ -15,7 +15,11 @@
 # "tcpmax" (-m tcp; -t skips). CPU = utime+stime+cutime+cstime delta of the
 # server PID; RSS from /proc. -p pins dnsperf to CPU 0, the server to CPU 1.
 # Servers are stopped by their recorded PID; namespace and temp dir removed
-# at exit. Needs dnsperf, dig (bind9-dnsutils), gcc, libuv1-dev.
+# at exit. Needs dnsperf, dig (bind9-dnsutils), gcc, libuv1-dev, jq.
+# Output: a markdown table on stdout, and the same figures as JSON in
+# $BENCH_OUT (default build/bench/dns.json): {"runs": [{server, run, qps,
+# lost, avg_us, p50_us, p99_us, cpu_s, q_per_cpu_s, rss_mb}, ...],
+# "idle_rss_mb": {server: MB}, and the parameters}.
 
 set -uo pipefail
 export LC_ALL=C
@@ -30,10 +34,11 @@ while getopts "l:c:n:Q:tph" o; do
 done
 shift $((OPTIND - 1))
 [ "$(id -u)" = 0 ] || { echo "needs root (network namespace)" >&2; exit 4; }
-for c in dnsperf dig gcc; do
+for c in dnsperf dig gcc jq; do
 	command -v $c >/dev/null || { echo "missing $c" >&2; exit 4; }
 done
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
+BENCH_OUT=${BENCH_OUT:-$REPO/build/bench/dns.json}
 SERVERS=("$@")
 if [ ${#SERVERS[@]} = 0 ]; then
 	SERVERS=(ovn)
@@ -173,6 +178,15 @@ run() { # server pid port mode
 		"${lost:--}" "${avg:--}" "$p50" "$p99" "$cpu" \
 		"$(awk -v q="${qps:-0}" -v s="$SECS" -v c="$cpu" 'BEGIN { if (c > 0) printf "%.0f", q * s / c; else print "-" }')" \
 		"$(rss_mb "$pid")" >>"$TMP/results.md"
+	jq -cn --arg s "$s" --arg m "$mode" --arg qps "${qps:-0}" --arg lost "${lost:-}" \
+		--arg avg "${avg:-}" --arg p50 "$p50" --arg p99 "$p99" --arg cpu "$cpu" \
+		--arg secs "$SECS" --arg rss "$(rss_mb "$pid")" '
+		def num: tonumber? // null;
+		{server: $s, run: $m, qps: ($qps | num), lost: ($lost | num),
+		 avg_us: ($avg | num), p50_us: ($p50 | num), p99_us: ($p99 | num),
+		 cpu_s: ($cpu | num), rss_mb: ($rss | num),
+		 q_per_cpu_s: (if ($cpu | num) > 0 then ((($qps | num) * ($secs | num) / ($cpu | num)) | floor)
+			       else null end)}' >>"$TMP/results.jsonl"
 	log "$s $mode: ${qps:-0} q/s, CPU ${cpu}s"
 }
 
@@ -184,6 +198,8 @@ NS_MADE=1
 ip -n "$NS" link set lo up || exit 1
 : >"$TMP/results.md"
 : >"$TMP/probes.md"
+: >"$TMP/results.jsonl"
+: >"$TMP/idle_rss"
 port=15400
 for s in "${SERVERS[@]}"; do
 	port=$((port + 1))
@@ -198,6 +214,7 @@ for s in "${SERVERS[@]}"; do
 		-l 2 -c "$CLIENTS" >/dev/null 2>&1
 	sleep 1
 	echo "| $s | idle RSS | $(rss_mb "$pid") MB |" >>"$TMP/probes.md"
+	echo "$s $(rss_mb "$pid")" >>"$TMP/idle_rss"
 	run "$s" "$pid" "$port" max
 	for r in $RATES; do run "$s" "$pid" "$port" "q$r"; done
 	[ "$TCP" = 1 ] && run "$s" "$pid" "$port" tcpmax
@@ -215,3 +232,12 @@ echo
 echo "| server | probes |"
 echo "|---|---|"
 cat "$TMP/probes.md"
+mkdir -p "$(dirname "$BENCH_OUT")"
+jq -s --arg date "$(date -u +%FT%TZ)" --argjson names "$NAMES" --argjson clients "$CLIENTS" \
+	--argjson secs "$SECS" --argjson pinned "$PIN" --argjson cpus "$(nproc)" \
+	--rawfile idle "$TMP/idle_rss" '
+	{date: $date, names: $names, clients: $clients, secs: $secs, pinned: ($pinned == 1),
+	 cpus: $cpus, runs: .,
+	 idle_rss_mb: ($idle | split("\n") | map(select(length > 0) | split(" ") |
+		{(.[0]): (.[1] | tonumber? // null)}) | add // {})}' \
+	"$TMP/results.jsonl" >"$BENCH_OUT" && log "wrote $BENCH_OUT"

@@ -73,6 +73,7 @@ static void chk_defaults(const struct cfg *c)
 	assert_ip(&c->dns.address, "127.0.0.11");
 	assert_int_equal(c->dns.upstreams.n, 0);
 	assert_int_equal(c->dns.ttl, 10);
+	assert_string_equal(c->metrics.listen, "");
 }
 
 static void chk_all(const struct cfg *c)
@@ -153,6 +154,14 @@ static void chk_gossip(const struct cfg *c)
 	assert_string_equal(c->gossip.join.v[0], "198.18.0.1");
 	assert_string_equal(c->gossip.join.v[1], "198.18.0.2:7000");
 	assert_string_equal(c->gossip.keyring, "/etc/ovn/keyring.json");
+}
+static void chk_metrics4(const struct cfg *c)
+{
+	assert_string_equal(c->metrics.listen, "198.18.0.1:9464");
+}
+static void chk_metrics6(const struct cfg *c)
+{
+	assert_string_equal(c->metrics.listen, "[fd00:18::1]:9465");
 }
 
 static void chk_small_pools(const struct cfg *c)
@@ -257,6 +266,16 @@ static const struct vec vecs[] = {
 	{ "dns: {upstreams: [\"[fd00::1\"]}\n", "dns.upstreams: '[fd00::1' is not IP", NULL },
 	{ "dns: {upstreams: [\"1.2.3.4:53x\"]}\n", "dns.upstreams: '1.2.3.4:53x' is not IP", NULL },
 	{ "dns: {ttl: 0}\n", "test.yaml:1: dns.ttl: '0' is out of range 1-86400", NULL },
+	/* metrics */
+	{ "metrics:\n  listen: 198.18.0.1:9464\n", NULL, chk_metrics4 },
+	{ "metrics: {listen: \"[fd00:18::1]:9465\"}\n", NULL, chk_metrics6 },
+	{ "metrics: {listen: \"\"}\n", NULL, chk_defaults },
+	{ "metrics:\n  listen: 198.18.0.1\n",
+	  "test.yaml:2: metrics.listen: '198.18.0.1' is not IPv4:PORT or [IPv6]:PORT", NULL },
+	{ "metrics: {listen: \"198.18.0.1:0\"}\n", "metrics.listen: '198.18.0.1:0' is not", NULL },
+	{ "metrics: {listen: \"fd00::1:9464\"}\n", "metrics.listen: 'fd00::1:9464' is not", NULL },
+	{ "metrics: {listen: [\"198.18.0.1:1\"]}\n", "test.yaml:1: metrics.listen:", NULL },
+	{ "metrics: {lisen: \"198.18.0.1:1\"}\n", "did you mean 'listen'?", NULL },
 	{ "dns: {tll: 5}\n", "test.yaml:1: dns.tll: unknown key, did you mean 'ttl'?", NULL },
 
 	/* gossip */
@@ -595,10 +614,11 @@ static char *capture_end(struct capture *cap)
 	return buf;
 }
 
-/* "2026-11-23T17:40:01.123Z " */
+/* "ts=2026-11-23T17:40:01.123Z " (TS_LEN bytes) */
+#define TS_LEN 28
 static void assert_timestamp(const char *s)
 {
-	const char *pat = "dddd-dd-ddTdd:dd:dd.dddZ ";
+	const char *pat = "ts=dddd-dd-ddTdd:dd:dd.dddZ ";
 
 	for (size_t i = 0; pat[i]; i++) {
 		if (pat[i] == 'd')
@@ -627,15 +647,15 @@ static void test_log_levels(void **state)
 
 	assert_null(strstr(out, "hidden"));
 	assert_timestamp(out);
-	assert_true(strncmp(out + 25, "warn shown 3\n", 13) == 0);
+	assert_true(strncmp(out + TS_LEN, "level=warn msg=\"shown 3\"\n", 25) == 0);
 	/* Three lines of the same shape. */
 	{
 		char *l2 = strchr(out, '\n') + 1, *l3 = strchr(l2, '\n') + 1;
 
 		assert_timestamp(l2);
-		assert_true(strncmp(l2 + 25, "error shown four\n", 17) == 0);
+		assert_true(strncmp(l2 + TS_LEN, "level=error msg=\"shown four\"\n", 29) == 0);
 		assert_timestamp(l3);
-		assert_string_equal(l3 + 25, "debug now shown\n");
+		assert_string_equal(l3 + TS_LEN, "level=debug msg=\"now shown\"\n");
 	}
 	free(out);
 	log_init(LOG_LVL_INFO);
@@ -651,7 +671,8 @@ static void test_log_escape(void **state)
 	capture_start(&cap);
 	log_info("name=%s id=%d", "evil\ninfo forged\r\t\x01\x7f\\n", 7);
 	out = capture_end(&cap);
-	assert_string_equal(out + 25, "info name=evil\\ninfo forged\\r\\t\\x01\\x7f\\n id=7\n");
+	assert_string_equal(out + TS_LEN, "level=info msg=\"name=evil\\ninfo forged\\r\\t\\x01"
+					  "\\x7f\\n\" id=7\n");
 	free(out);
 }
 
@@ -674,16 +695,17 @@ static void test_log_long(void **state)
 	out = capture_end(&cap);
 	n = strchr(out, '\n') - out + 1;
 	assert_int_equal(n, 2048);
-	assert_true(strncmp(out + n - 4, "...\n", 4) == 0);
+	assert_true(strncmp(out + n - 5, "...\"\n", 5) == 0);
 	assert_non_null(strstr(out, "\\n"));
-	assert_string_equal(out + n + 25, "info after\n");
+	assert_string_equal(out + n + TS_LEN, "level=info msg=\"after\"\n");
 	free(out);
 	free(big);
 }
 
 static void test_log_journal(void **state)
 {
-	const char *want = "<3>error e\n<4>warn w\n<6>info i x\\ny\n<7>debug d\n";
+	const char *want = "<3>level=error msg=\"e\"\n<4>level=warn msg=\"w\"\n"
+			   "<6>level=info msg=\"i x\\ny\"\n<7>level=debug msg=\"d\"\n";
 	struct capture cap;
 	struct stat st;
 	char env[64], *out;
@@ -712,7 +734,48 @@ static void test_log_journal(void **state)
 	n = strlen(want);
 	assert_true(strncmp(out, want, n) == 0);
 	assert_timestamp(out + n);
-	assert_string_equal(out + n + 25, "info plain\n");
+	assert_string_equal(out + n + TS_LEN, "level=info msg=\"plain\"\n");
+	free(out);
+}
+
+/* Trailing key=value words become logfmt fields; the rest is msg. */
+static void test_log_fields(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *want;	/* after the timestamp */
+	} v[] = {
+		{ "network web created vni=4096", "msg=\"network web created\" vni=4096" },
+		{ "ready node=h1 socket=/run/ovn/ovn.sock",
+		  "msg=\"ready\" node=h1 socket=/run/ovn/ovn.sock" },
+		{ "attached to web name= if=eth0", "msg=\"attached to web\" name= if=eth0" },
+		{ "name=x id=7", "msg=\"name=x\" id=7" },	/* the first word stays */
+		{ "ready path=/a b id=3", "msg=\"ready path=/a b\" id=3" },
+		{ "say \"hi\" k=\"v\"", "msg=\"say \\\"hi\\\" k=\\\"v\\\"\"" },
+		{ "odd Key=1 k.x-y_2=2", "msg=\"odd Key=1\" k.x-y_2=2" },
+		{ "trailing space k=1 ", "msg=\"trailing space k=1 \"" },
+		{ "", "msg=\"\"" },
+	};
+	struct capture cap;
+	char *out, *line;
+
+	unsetenv("JOURNAL_STREAM");
+	log_init(LOG_LVL_INFO);
+	capture_start(&cap);
+	for (size_t i = 0; i < ARRAY_SIZE(v); i++)
+		log_info("%s", v[i].text);
+	out = capture_end(&cap);
+	line = out;
+	for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
+		char *nl = strchr(line, '\n');
+
+		assert_non_null(nl);
+		*nl = '\0';
+		assert_timestamp(line);
+		if (strncmp(line + TS_LEN, "level=info ", 11) || strcmp(line + TS_LEN + 11, v[i].want))
+			fail_msg("'%s' gave '%s', want '%s'", v[i].text, line + TS_LEN, v[i].want);
+		line = nl + 1;
+	}
 	free(out);
 }
 
@@ -729,7 +792,7 @@ static void test_log_errno(void **state)
 	log_error("open: %m");
 	assert_int_equal(errno, ENOENT);
 	out = capture_end(&cap);
-	assert_string_equal(out + 25, "error open: No such file or directory\n");
+	assert_string_equal(out + TS_LEN, "level=error msg=\"open: No such file or directory\"\n");
 	free(out);
 }
 
@@ -747,6 +810,7 @@ int main(void)
 		cmocka_unit_test(test_log_long),
 		cmocka_unit_test(test_log_journal),
 		cmocka_unit_test(test_log_errno),
+		cmocka_unit_test(test_log_fields),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
