@@ -1518,6 +1518,35 @@ static int attach_kernel(struct netmgr *nm, struct ep *e, int fd, struct ovn_err
 	return r;
 }
 
+/* Link e in as pending (concurrent attaches see its names; reconcile leaves
+ * its veth alone until the store has it), make its kernel half from the
+ * namespace fd (< 0: the error opening it) and send the store transaction.
+ * On failure everything is undone and e is freed. */
+static int attach_run(struct op *op, struct net *n, struct ep *e, int fd)
+{
+	struct netmgr *nm = op->nm;
+	struct ovn_err e2 = { 0 };
+	int r;
+
+	e->local = true;
+	e->pending = true;
+	e->next = n->eps;
+	n->eps = e;
+	n->n_local++;
+	op->ep = e;
+	r = fd < 0 ? fd : attach_kernel(nm, e, fd, &op->err);
+	if (r == 0) {
+		crash_point("attach-kernel");
+		r = attach_commit(op);
+	}
+	if (r < 0) {
+		dp_endpoint_detach(nm->dp, e->rec.host_ifname, &e2);
+		ep_drop(nm, e);
+		net_dp_release(nm, n);
+	}
+	return r;
+}
+
 void netmgr_attach(struct netmgr *nm, const char *net, const json_t *req, netmgr_cb cb,
 		   void *arg)
 {
@@ -1554,27 +1583,9 @@ void netmgr_attach(struct netmgr *nm, const char *net, const json_t *req, netmgr
 	op->auto4 = !spec.ipv4.family;
 	op->auto6 = !spec.ipv6.family;
 	op->auto_mac = !spec.has_mac;
-	/* Link it in now (pending) so concurrent attaches see its names and
-	 * reconcile leaves its veth alone until the store has it. */
-	e->local = true;
-	e->pending = true;
-	e->next = n->eps;
-	n->eps = e;
-	n->n_local++;
-	op->ep = e;
-	r = attach_kernel(nm, e, fd, &op->err);
-	if (r == 0) {
-		crash_point("attach-kernel");
-		r = attach_commit(op);
-	}
-	if (r < 0) {
-		struct ovn_err e2 = { 0 };
-
-		dp_endpoint_detach(nm->dp, e->rec.host_ifname, &e2);
-		ep_drop(nm, e);
-		net_dp_release(nm, n);
+	r = attach_run(op, n, e, fd);
+	if (r < 0)
 		goto fail;
-	}
 	close(fd);
 	nm_attach_spec_free(&spec);
 	return;
@@ -1838,29 +1849,10 @@ void netmgr_attach_docker(struct netmgr *nm, const struct nm_docker_attach *a, n
 	e->rec.ipv6 = a->ipv6;
 	e->rec.docker = true;
 	model_now(e->rec.created);
-	/* Linked in pending, as netmgr_attach does: reconcile leaves its veth
-	 * alone until the store has the record. */
-	e->local = true;
-	e->pending = true;
-	e->next = n->eps;
-	n->eps = e;
-	n->n_local++;
-	op->ep = e;
-	fd = r = own_netns_open(&op->err);
-	if (r >= 0)
-		r = attach_kernel(nm, e, fd, &op->err);
-	if (r == 0) {
-		crash_point("attach-kernel");
-		r = attach_commit(op);
-	}
-	if (r < 0) {
-		struct ovn_err e2 = { 0 };
-
-		dp_endpoint_detach(nm->dp, e->rec.host_ifname, &e2);
-		ep_drop(nm, e);
-		net_dp_release(nm, n);
+	fd = own_netns_open(&op->err);
+	r = attach_run(op, n, e, fd);
+	if (r < 0)
 		goto fail;
-	}
 	close(fd);
 	return;
 fail:
