@@ -116,6 +116,9 @@ static const struct key keys[] = {
 	{ "dns.address", T_IP4, F(dns.address), .check = check_advertise },
 	{ "dns.upstreams", T_STRLIST, F(dns.upstreams), .check = check_upstream },
 	{ "dns.ttl", T_UINT, F(dns.ttl), .min = 1, .max = 86400 },
+	{ .path = "egress", .type = T_MAP },
+	{ "egress.enabled", T_BOOL, F(egress.enabled) },
+	{ "egress.forwarding", T_BOOL, F(egress.forwarding) },
 };
 
 #undef F
@@ -988,4 +991,6 @@ void cfg_defaults(struct cfg *c)
 	c->dns.enabled = true;
 	ovn_ip_parse(&c->dns.address, "127.0.0.11");
 	c->dns.ttl = 10;
+	c->egress.enabled = true;
+	c->egress.forwarding = true;
 }

@@ -54,6 +54,10 @@ struct cfg {
 		struct cfg_strlist upstreams;	/* "IP" or "IP:PORT"; [] = /etc/resolv.conf */
 		uint32_t ttl;			/* seconds, default 10 */
 	} dns;
+	struct {			/* egress NAT, isolation, ports (agent/egress.c) */
+		bool enabled;			/* default true: manage table inet ovn */
+		bool forwarding;		/* default true: switch IP forwarding on */
+	} egress;
 };
 
 /* Fill every field with its default (node from gethostname). */
