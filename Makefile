@@ -9,7 +9,7 @@
 
 BUILD   ?= build
 CC      ?= gcc
-PKGS    := libuv jansson yaml-0.1 libmnl hiredis libcurl libsodium
+PKGS    := libuv jansson yaml-0.1 libmnl hiredis libcurl libsodium libnftables
 CFLAGS  ?= -O2 -g
 CFLAGS  += -DOVN_VERSION=\"0.1.0\"
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \

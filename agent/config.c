@@ -127,6 +127,9 @@ static const struct key keys[] = {
 	{ "docker.reservation_ttl", T_UINT, F(docker.reservation_ttl), .min = 60, .max = 604800 },
 	{ .path = "metrics", .type = T_MAP },
 	{ "metrics.listen", T_STR, F(metrics.listen), .check = check_metrics_listen },
+	{ .path = "egress", .type = T_MAP },
+	{ "egress.enabled", T_BOOL, F(egress.enabled) },
+	{ "egress.forwarding", T_BOOL, F(egress.forwarding) },
 };
 
 #undef F
@@ -1046,4 +1049,6 @@ void cfg_defaults(struct cfg *c)
 	ovn_ip_parse(&c->dns.address, "127.0.0.11");
 	c->docker.reservation_ttl = 900;
 	c->dns.ttl = 10;
+	c->egress.enabled = true;
+	c->egress.forwarding = true;
 }

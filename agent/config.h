@@ -66,6 +66,10 @@ struct cfg {
 	struct {			/* Prometheus text over TCP (agent/metrics_tcp.c) */
 		char listen[64];		/* "IPv4:PORT" | "[IPv6]:PORT"; "" = off */
 	} metrics;
+	struct {			/* egress NAT, isolation, ports (agent/egress.c) */
+		bool enabled;			/* default true: manage table inet ovn */
+		bool forwarding;		/* default true: switch IP forwarding on */
+	} egress;
 };
 
 /* Fill every field with its default (node from gethostname). */

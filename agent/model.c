@@ -5,6 +5,8 @@
  * and every field error names the field ("subnets[1].gateway: ..."). */
 #include <ctype.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -253,6 +255,174 @@ int model_new_id(char buf[NM_ID_LEN + 1])
 	return 0;
 }
 
+/* ---- published ports ---------------------------------------------------- */
+
+/* "1".."65535", digits only (no sign, no spaces, no leading zero tricks
+ * beyond what strtoul reads). */
+static int port_parse(const char *s, size_t len, uint16_t *out)
+{
+	unsigned long v = 0;
+
+	if (len == 0 || len > 5)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -EINVAL;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v == 0 || v > 65535)
+		return -EINVAL;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+static int proto_parse(const char *s, uint8_t *out)
+{
+	if (!strcmp(s, "tcp"))
+		*out = IPPROTO_TCP;
+	else if (!strcmp(s, "udp"))
+		*out = IPPROTO_UDP;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* HOST_IP part: "a.b.c.d" or "[v6]"; unspecified means every address. */
+static int host_parse(struct nm_publish *p, const char *s, size_t len)
+{
+	char buf[OVN_IP_STRLEN + 2];
+
+	if (len + 1 > sizeof(buf))
+		return -EINVAL;
+	if (s[0] == '[') {
+		if (len < 3 || s[len - 1] != ']')
+			return -EINVAL;
+		memcpy(buf, s + 1, len - 2);
+		buf[len - 2] = '\0';
+		if (ovn_ip_parse(&p->host_ip, buf) < 0 || p->host_ip.family != AF_INET6)
+			return -EINVAL;
+	} else {
+		memcpy(buf, s, len);
+		buf[len] = '\0';
+		if (ovn_ip_parse(&p->host_ip, buf) < 0 || p->host_ip.family != AF_INET)
+			return -EINVAL;
+	}
+	for (int i = 0; i < ovn_ip_bytes(&p->host_ip); i++)
+		if (p->host_ip.b[i])
+			return 0;
+	memset(&p->host_ip, 0, sizeof(p->host_ip));	/* 0.0.0.0 / [::] */
+	return 0;
+}
+
+int model_publish_parse(struct nm_publish *p, const char *s, struct ovn_err *err)
+{
+	static const char usage[] = "expected [HOST_IP:]HOST_PORT:PORT[/tcp|udp]";
+	const char *slash, *c1, *c2, *ports;
+	size_t len;
+
+	memset(p, 0, sizeof(*p));
+	p->proto = IPPROTO_TCP;
+	len = strlen(s);
+	slash = strchr(s, '/');
+	if (slash) {
+		if (proto_parse(slash + 1, &p->proto) < 0)
+			return ovn_err_set(err, -EINVAL, "publish '%s': protocol must be tcp or udp",
+					   s);
+		len = (size_t)(slash - s);
+	}
+	/* The last two colons separate the ports; what is before is the host
+	 * address (an IPv6 one in brackets, so its colons come earlier). */
+	c2 = memrchr(s, ':', len);
+	c1 = c2 ? memrchr(s, ':', (size_t)(c2 - s)) : NULL;
+	if (!c2)
+		return ovn_err_set(err, -EINVAL, "publish '%s': %s", s, usage);
+	ports = c1 ? c1 + 1 : s;
+	if (c1 && s[0] != '[' && memchr(s, ':', (size_t)(c1 - s)))
+		return ovn_err_set(err, -EINVAL, "publish '%s': put an IPv6 host address in "
+				   "brackets ([fd00::1]:8080:80)", s);
+	if (c1 && host_parse(p, s, (size_t)(c1 - s)) < 0)
+		return ovn_err_set(err, -EINVAL, "publish '%s': host address '%.*s' is not an "
+				   "IPv4 address or a bracketed IPv6 one", s, (int)(c1 - s), s);
+	if (port_parse(ports, (size_t)(c2 - ports), &p->host_port) < 0 ||
+	    port_parse(c2 + 1, (size_t)(s + len - c2 - 1), &p->port) < 0)
+		return ovn_err_set(err, -EINVAL, "publish '%s': ports must be numbers from 1 to "
+				   "65535 (%s)", s, usage);
+	return 0;
+}
+
+const char *model_publish_str(const struct nm_publish *p, char buf[NM_PUBLISH_STRLEN])
+{
+	char ip[OVN_IP_STRLEN];
+	const char *proto = p->proto == IPPROTO_UDP ? "udp" : "tcp";
+
+	if (p->host_ip.family == AF_INET6)
+		snprintf(buf, NM_PUBLISH_STRLEN, "[%s]:%u:%u/%s", ovn_ip_str(&p->host_ip, ip),
+			 p->host_port, p->port, proto);
+	else if (p->host_ip.family == AF_INET)
+		snprintf(buf, NM_PUBLISH_STRLEN, "%s:%u:%u/%s", ovn_ip_str(&p->host_ip, ip),
+			 p->host_port, p->port, proto);
+	else
+		snprintf(buf, NM_PUBLISH_STRLEN, "%u:%u/%s", p->host_port, p->port, proto);
+	return buf;
+}
+
+bool model_publish_clash(const struct nm_publish *a, const struct nm_publish *b)
+{
+	if (a->proto != b->proto || a->host_port != b->host_port)
+		return false;
+	return !a->host_ip.family || !b->host_ip.family || ovn_ip_equal(&a->host_ip, &b->host_ip);
+}
+
+/* "publish": array of strings, parsed and checked against each other. */
+static int get_publish(const json_t *obj, struct nm_publish **out, int *n, struct ovn_err *err)
+{
+	json_t *v = json_object_get(obj, "publish"), *item;
+	struct nm_publish *p;
+	size_t i;
+
+	*out = NULL;
+	*n = 0;
+	if (!v)
+		return 0;
+	if (!json_is_array(v))
+		return ovn_err_set(err, -EINVAL, "publish: expected an array of strings");
+	if (json_array_size(v) > NM_PUBLISH_MAX)
+		return ovn_err_set(err, -EINVAL, "publish: at most %d ports", NM_PUBLISH_MAX);
+	if (!json_array_size(v))
+		return 0;
+	p = calloc(json_array_size(v), sizeof(*p));
+	if (!p)
+		return ovn_err_set(err, -ENOMEM, "out of memory");
+	*out = p;
+	json_array_foreach(v, i, item) {
+		char a[NM_PUBLISH_STRLEN];
+		int r;
+
+		if (!json_is_string(item))
+			return ovn_err_set(err, -EINVAL, "publish[%zu]: expected a string", i);
+		r = model_publish_parse(&p[i], json_string_value(item), err);
+		if (r < 0)
+			return r;
+		for (size_t k = 0; k < i; k++)
+			if (model_publish_clash(&p[k], &p[i]))
+				return ovn_err_set(err, -EINVAL, "publish: %s and %s use the same "
+						   "host port", model_publish_str(&p[k], a),
+						   json_string_value(item));
+		*n = (int)i + 1;
+	}
+	return 0;
+}
+
+static json_t *publish_to_json(const struct nm_publish *p, int n)
+{
+	char buf[NM_PUBLISH_STRLEN];
+	json_t *a = json_array();
+
+	for (int i = 0; a && i < n; i++)
+		json_array_append_new(a, json_string(model_publish_str(&p[i], buf)));
+	return a;
+}
+
 /* ---- records ------------------------------------------------------------ */
 
 void nm_network_free(struct nm_network *n)
@@ -265,6 +435,9 @@ void nm_endpoint_free(struct nm_endpoint *e)
 {
 	json_decref(e->aliases);
 	e->aliases = NULL;
+	free(e->publish);
+	e->publish = NULL;
+	e->n_publish = 0;
 }
 
 void nm_network_spec_free(struct nm_network_spec *s)
@@ -277,6 +450,9 @@ void nm_attach_spec_free(struct nm_attach_spec *s)
 {
 	json_decref(s->aliases);
 	s->aliases = NULL;
+	free(s->publish);
+	s->publish = NULL;
+	s->n_publish = 0;
 }
 
 static json_t *subnets_to_json(const struct nm_subnet *s, int n)
@@ -322,6 +498,8 @@ json_t *model_endpoint_to_json(const struct nm_endpoint *e)
 		json_object_set_new(j, "owner", json_string(e->owner));
 	if (e->docker)
 		json_object_set_new(j, "docker", json_true());
+	if (e->n_publish)
+		json_object_set_new(j, "publish", publish_to_json(e->publish, e->n_publish));
 	return j;
 }
 
@@ -402,7 +580,7 @@ int model_endpoint_from_json(struct nm_endpoint *e, const json_t *j, struct ovn_
 	static const char *const keys[] = { "id", "network", "name", "aliases", "netns",
 					    "netns_id", "ifname", "host_ifname", "mac", "ipv4",
 					    "ipv6", "node", "vtep", "created", "owner",
-					    "docker", NULL };
+					    "docker", "publish", NULL };
 	char mac[OVN_MAC_STRLEN + 1];
 	json_t *dk;
 	int r;
@@ -423,7 +601,8 @@ int model_endpoint_from_json(struct nm_endpoint *e, const json_t *j, struct ovn_
 	    (r = get_str(j, "node", e->node, sizeof(e->node), false, err)) < 0 ||
 	    (r = get_ip(j, "vtep", 0, &e->vtep, err)) < 0 ||
 	    (r = get_str(j, "created", e->created, sizeof(e->created), false, err)) < 0 ||
-	    (r = get_owner(j, e->owner, sizeof(e->owner), err)) < 0)
+	    (r = get_owner(j, e->owner, sizeof(e->owner), err)) < 0 ||
+	    (r = get_publish(j, &e->publish, &e->n_publish, err)) < 0)
 		goto fail;
 	if (ovn_mac_parse(&e->mac, mac, false) < 0) {
 		r = ovn_err_set(err, -EINVAL, "mac: '%s' is not a MAC address", mac);
@@ -515,7 +694,7 @@ static int get_target(const json_t *j, char *netns, size_t size, int *pid, int o
 int model_attach_spec_from_json(struct nm_attach_spec *s, const json_t *j, struct ovn_err *err)
 {
 	static const char *const keys[] = { "netns", "pid", "name", "aliases", "ipv4", "ipv6",
-					    "ifname", "mac", "owner", NULL };
+					    "ifname", "mac", "owner", "publish", NULL };
 	char mac[OVN_MAC_STRLEN + 1];
 	int r;
 
@@ -528,7 +707,8 @@ int model_attach_spec_from_json(struct nm_attach_spec *s, const json_t *j, struc
 	    (r = get_ip(j, "ipv6", AF_INET6, &s->ipv6, err)) < 0 ||
 	    (r = get_str(j, "ifname", s->ifname, sizeof(s->ifname), false, err)) < 0 ||
 	    (r = get_str(j, "mac", mac, sizeof(mac), false, err)) < 0 ||
-	    (r = get_owner(j, s->owner, sizeof(s->owner), err)) < 0)
+	    (r = get_owner(j, s->owner, sizeof(s->owner), err)) < 0 ||
+	    (r = get_publish(j, &s->publish, &s->n_publish, err)) < 0)
 		goto fail;
 	if (s->name[0] && !model_dns_name_ok(s->name)) {
 		r = ovn_err_set(err, -EINVAL, "name: '%s' is not a DNS name (labels of 1-63 "

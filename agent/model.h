@@ -20,6 +20,15 @@
 #define NM_ID_LEN 16		/* hex chars */
 #define NM_TIME_LEN 32
 #define NM_OWNER_MAX 160	/* opaque caller tag, e.g. "cni:<64 hex>/eth0" */
+#define NM_PUBLISH_MAX 32	/* published ports per endpoint */
+#define NM_PUBLISH_STRLEN 72	/* "[IPv6]:65535:65535/tcp" */
+
+/* One published port: [HOST_IP:]HOST_PORT:PORT[/tcp|udp]. */
+struct nm_publish {
+	uint8_t proto;			/* IPPROTO_TCP or IPPROTO_UDP */
+	struct ovn_ip host_ip;		/* family 0 = every local address */
+	uint16_t host_port, port;	/* 1-65535 */
+};
 
 struct nm_subnet {
 	struct ovn_prefix prefix;	/* network address, host bits zero */
@@ -57,6 +66,8 @@ struct nm_endpoint {
 	 * host namespace as ifname for dockerd to move; its addresses are held
 	 * by the IPAM driver's reservations, not by this record. */
 	bool docker;
+	int n_publish;
+	struct nm_publish *publish;	/* owned; NULL when n_publish is 0 */
 };
 
 /* Request bodies, decoded and checked for form (not for conflicts). */
@@ -79,6 +90,8 @@ struct nm_attach_spec {
 	bool has_mac;
 	struct ovn_mac mac;
 	char owner[NM_OWNER_MAX + 1];
+	int n_publish;
+	struct nm_publish *publish;	/* owned; NULL when n_publish is 0 */
 };
 
 struct nm_detach_spec {
@@ -112,6 +125,16 @@ bool model_ifname_ok(const char *s);
  * caller that keeps its own identity for an attach (CNI: container id +
  * ifname) find and detach exactly that endpoint later. */
 bool model_owner_ok(const char *s);
+
+/* Parse "[HOST_IP:]HOST_PORT:PORT[/tcp|udp]" (IPv6 HOST_IP in brackets;
+ * 0.0.0.0 and [::] mean every address). 0 or -EINVAL with err naming the
+ * problem. Locality and conflicts are the agent's to check. */
+int model_publish_parse(struct nm_publish *p, const char *s, struct ovn_err *err);
+/* Canonical form, always with the protocol: "198.18.0.1:8080:80/tcp". */
+const char *model_publish_str(const struct nm_publish *p, char buf[NM_PUBLISH_STRLEN]);
+/* Two mappings that cannot both exist on one host (same protocol and host
+ * port, and the same host address or one of them on every address). */
+bool model_publish_clash(const struct nm_publish *a, const struct nm_publish *b);
 
 /* Current time as "2026-11-23T17:00:00Z". */
 void model_now(char buf[NM_TIME_LEN]);

@@ -307,6 +307,16 @@ static uint64_t node_hash(const char *s)
 	return h;
 }
 
+/* A network appeared or went: the table's sets follow (after the start,
+ * which builds the table once from the whole store). */
+static void egress_net_changed(struct netmgr *nm)
+{
+	struct ovn_err err = { 0 };
+
+	if (egress_sync(nm, &err) < 0)
+		log_warn("egress: %s (reconcile retries)", err.msg);
+}
+
 /* Takes ownership of rec's members. */
 struct net *net_add(struct netmgr *nm, struct nm_network *rec)
 {
@@ -333,6 +343,7 @@ struct net *net_add(struct netmgr *nm, struct nm_network *rec)
 	n->next = nm->nets;
 	nm->nets = n;
 	dnsint_net_added(nm, n);
+	egress_net_changed(nm);
 	return n;
 }
 
@@ -342,8 +353,9 @@ void net_unlink(struct netmgr *nm, struct net *n)
 	for (struct net **pp = &nm->nets; *pp; pp = &(*pp)->next)
 		if (*pp == n) {
 			*pp = n->next;
-			return;
+			break;
 		}
+	egress_net_changed(nm);
 }
 
 static void ep_release_addrs(struct ep *e)
@@ -394,6 +406,7 @@ void ep_drop(struct netmgr *nm, struct ep *e)
 			*pp = e->next;
 			break;
 		}
+	egress_ep_del(nm, e);	/* unlinked first: a repair rebuild leaves it out */
 	n->n_local -= e->local;
 	ep_release_addrs(e);
 	nm_endpoint_free(&e->rec);
@@ -470,6 +483,7 @@ static void dp_endpoint_of(const struct ep *e, struct dp_endpoint *d)
 		d->addrs[d->n_addrs++] = e->rec.ipv4;
 	if (e->rec.ipv6.ip.family)
 		d->addrs[d->n_addrs++] = e->rec.ipv6;
+	d->hairpin = e->rec.n_publish > 0;
 	if (n->rec.internal)
 		return;
 	for (int i = 0; i < n->rec.n_subnets; i++) {
@@ -562,6 +576,7 @@ static void loaded_endpoints(const struct kv_result *res, void *arg)
 		if (!ep_add(nm, n, &rec))
 			nm_endpoint_free(&rec);
 	}
+	egress_ready(nm);	/* reconcile builds the table from all of it */
 	netmgr_reconcile(nm);
 	if (sync_start(nm, nm->load_rev) < 0)
 		log_warn("store: cannot watch for changes; other agents' endpoints will only be "
@@ -625,6 +640,11 @@ int netmgr_new(struct netmgr **out, uv_loop_t *loop, const struct cfg *cfg, stru
 	nm->mtu = mtu;
 	nm->started_ms = uv_now(loop);
 	nm->cluster = strcmp(cfg->store.backend, "embedded") != 0;
+	if (egress_new(&nm->egress, cfg, err) < 0) {
+		free(nm->timer);
+		free(nm);
+		return err->code;
+	}
 	uv_timer_init(loop, nm->timer);
 	nm->timer->data = nm;
 	if (dnsint_new(&nm->dns, loop, cfg, &dns_err) < 0)
@@ -666,6 +686,7 @@ void netmgr_free(struct netmgr *nm)
 		net_free(n);
 	}
 	free(nm->down);
+	egress_free(nm->egress);	/* the table stays: containers keep egress */
 	free(nm);
 }
 
@@ -883,6 +904,11 @@ void netmgr_reconcile(struct netmgr *nm)
 			n->dp_up = false;
 	}
 	free(ll.v);
+	/* 5. the nftables table, rebuilt whole if anything touched nftables
+	 * since our last write: repairs a flushed ruleset or a lost element. */
+	ovn_err_clear(&err);
+	if (egress_reconcile(nm, &err) < 0)
+		log_warn("reconcile: %s", err.msg);
 }
 
 /* ---- networks ----------------------------------------------------------- */
@@ -1377,6 +1403,14 @@ static int attach_build(struct netmgr *nm, struct net *n, struct nm_attach_spec 
 		r->mac = s->mac;
 	else
 		ovn_mac_from_ip(&r->mac, r->ipv4.ip.family ? &r->ipv4.ip : &r->ipv6.ip);
+	r->publish = TAKE_PTR(s->publish);
+	r->n_publish = s->n_publish;
+	s->n_publish = 0;
+	if ((rc = egress_publish_check(nm, e, err)) < 0) {
+		ep_release_addrs(e);
+		r->ipv4.ip.family = r->ipv6.ip.family = 0;
+		return rc;
+	}
 	return 0;
 }
 
@@ -1416,6 +1450,7 @@ static int attach_retry(struct op *op)
 
 	if (!(op->auto4 || op->auto6) || ++op->retries > ATTACH_RETRIES)
 		return -EEXIST;
+	egress_ep_del(op->nm, e);	/* its mappings name the old address */
 	dp_endpoint_detach(op->nm->dp, e->rec.host_ifname, &err);
 	if (op->auto4 && (r = attach_addr(n, AF_INET, &none, &e->rec.ipv4, &op->err)) < 0)
 		return r;
@@ -1515,6 +1550,11 @@ static int attach_kernel(struct netmgr *nm, struct ep *e, int fd, struct ovn_err
 		nm->stats.dp_errors++;
 	if (r == 0)
 		memcpy(e->rec.ifname, d.ifname, sizeof(e->rec.ifname));
+	if (r == 0 && (r = egress_ep_add(nm, e, err)) < 0) {
+		struct ovn_err e2 = { 0 };
+
+		dp_endpoint_detach(nm->dp, e->rec.host_ifname, &e2);
+	}
 	return r;
 }
 

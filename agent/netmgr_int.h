@@ -9,6 +9,7 @@
 #ifndef OVN_NETMGR_INT_H
 #define OVN_NETMGR_INT_H
 
+#include "egress.h"
 #include "ipam.h"
 #include "netmgr.h"
 #include "stats.h"
@@ -18,6 +19,7 @@ struct ep {
 	bool local;		/* rec.node is this agent's node */
 	bool pending;		/* kernel done, store txn in flight */
 	bool removing;		/* store delete in flight */
+	bool published;		/* its port mappings are in the nft table */
 	struct net *net;
 	struct ep *next;
 };
@@ -58,6 +60,7 @@ struct netmgr {
 	uint64_t load_rev;	/* store revision of the first listing */
 	struct kv_watch *watch;
 	struct dnsint *dns;	/* NULL: DNS disabled (dnsint.h) */
+	struct egress *egress;	/* nftables policy (egress.h), never NULL */
 	bool resyncing;		/* a re-list after a watch gap is running */
 	bool cluster;		/* shared store: other agents write too */
 #define NM_ABORTED 64

@@ -17,6 +17,7 @@
 
 #include "addr.h"
 #include "cli.h"
+#include "model.h"
 #include "util.h"
 
 #define PID_MAX 4194304UL	/* PID_MAX_LIMIT on 64-bit Linux */
@@ -460,7 +461,7 @@ int cmd_network_rm(struct cli_ctx *ctx, int argc, char **argv)
 /* Both leaves start their option tables with the target options, in this
  * order, so net_build_target() serves both. */
 enum { NT_NETNS, NT_PID, NT_ENDPOINT };
-enum { NA_NAME = NT_PID + 1, NA_ALIAS, NA_IP, NA_IP6, NA_IFNAME, NA_MAC };
+enum { NA_NAME = NT_PID + 1, NA_ALIAS, NA_IP, NA_IP6, NA_IFNAME, NA_MAC, NA_PUBLISH };
 
 static int net_check_netns(const char *s, struct ovn_err *err)
 {
@@ -578,6 +579,36 @@ static int net_build_names(const struct cli_args *a, json_t *body, struct ovn_er
 	return cli_json_set(body, "aliases", aliases);
 }
 
+/* --publish [HOST_IP:]HOST_PORT:PORT[/tcp|udp], repeatable: checked here
+ * with the agent's own parser (so a typo fails before any request) and sent
+ * in canonical form; locality and conflicts are the agent's to judge. */
+static int net_build_publish(const struct cli_args *a, json_t *body, struct ovn_err *err)
+{
+	char buf[NM_PUBLISH_STRLEN];
+	struct nm_publish p;
+	const char *v;
+	json_t *list;
+	int r = 0;
+
+	if (!cli_arg_count(a, NA_PUBLISH))
+		return 0;
+	if (cli_arg_count(a, NA_PUBLISH) > NM_PUBLISH_MAX)
+		return ovn_err_set(err, -EINVAL, "too many --publish (at most %d)", NM_PUBLISH_MAX);
+	list = json_array();
+	if (!list)
+		return -ENOMEM;
+	for (int i = 0; !r && (v = cli_arg_next(a, NA_PUBLISH, &i));) {
+		r = model_publish_parse(&p, v, err);
+		if (!r && json_array_append_new(list, json_string(model_publish_str(&p, buf))))
+			r = -ENOMEM;
+	}
+	if (r < 0) {
+		json_decref(list);
+		return r;
+	}
+	return cli_json_set(body, "publish", list);
+}
+
 static const struct cli_opt net_attach_opts[] = {
 	[NT_NETNS] = { "netns", CLI_OPT_ARG },
 	[NT_PID] = { "pid", CLI_OPT_ARG },
@@ -587,6 +618,7 @@ static const struct cli_opt net_attach_opts[] = {
 	[NA_IP6] = { "ip6", CLI_OPT_ARG },
 	[NA_IFNAME] = { "ifname", CLI_OPT_ARG },
 	[NA_MAC] = { "mac", CLI_OPT_ARG },
+	[NA_PUBLISH] = { "publish", CLI_OPT_ARG | CLI_OPT_MULTI },
 };
 
 static int net_attach_build(const struct cli_args *a, struct cli_req *req, struct ovn_err *err)
@@ -606,6 +638,8 @@ static int net_attach_build(const struct cli_args *a, struct cli_req *req, struc
 		r = net_build_ifname(a, req->body, err);
 	if (!r)
 		r = net_build_mac(a, req->body, err);
+	if (!r)
+		r = net_build_publish(a, req->body, err);
 	return r;
 }
 
@@ -631,6 +665,9 @@ static const struct cli_leaf net_attach_leaf = {
 		"  --ip6 IPV6          IPv6 address (default: allocated on IPv6 networks)\n"
 		"  --ifname IF         interface name in the namespace (default: first free ethN)\n"
 		"  --mac MAC           MAC address (default: derived from the IPv4 address)\n"
+		"  --publish [HOST_IP:]HOST_PORT:PORT[/tcp|udp]\n"
+		"                      make PORT reachable on this host's address (all of\n"
+		"                      them, or HOST_IP), repeatable (at most 32)\n"
 		CLI_USAGE_JSON,
 	.opts = net_attach_opts,
 	.n_opts = ARRAY_SIZE(net_attach_opts),

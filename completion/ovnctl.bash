@@ -24,7 +24,7 @@ _ovnctl_opts_network_create="--subnet=+ --gateway=+ --vni= --mtu= --internal --i
 _ovnctl_opts_network_ls="--json --help"
 _ovnctl_opts_network_inspect="--help"
 _ovnctl_opts_network_rm="--force --json --help"
-_ovnctl_opts_network_attach="--netns= --pid= --name= --alias=+ --ip= --ip6= --ifname= --mac= --json --help"
+_ovnctl_opts_network_attach="--netns= --pid= --name= --alias=+ --ip= --ip6= --ifname= --mac= --publish=+ --json --help"
 _ovnctl_opts_network_detach="--netns= --pid= --endpoint= --json --help"
 _ovnctl_opts_endpoint_ls="--network= --json --help"
 _ovnctl_opts_members="--json --help"

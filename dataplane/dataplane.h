@@ -68,6 +68,9 @@ struct dp_endpoint {
 	int n_addrs;
 	struct ovn_prefix addrs[DP_MAX_ADDRS];	/* with the subnet's length */
 	struct ovn_ip gw4, gw6;		/* default routes; family 0 = none */
+	bool hairpin;			/* bridge port may send a frame back out
+					 * the port it came in on (published
+					 * ports: see nft.c) */
 };
 
 /* Create the veth pair: host end ep->host_ifname (enslaved to br-<vni>, up),
@@ -144,5 +147,66 @@ int dp_underlay_mtu(struct dp *dp, const struct ovn_ip *vtep, uint32_t *mtu,
  * an absolute path as is. Returns an O_RDONLY|O_CLOEXEC fd or -errno. */
 int dp_netns_open(const char *name_or_path, struct ovn_err *err);
 int dp_netns_open_pid(int pid, struct ovn_err *err);
+
+/* ---- nftables: egress NAT, isolation, published ports (nft.c) ----------- */
+
+/* The agent's own table, "table inet ovn"; nothing else is ever touched.
+ * Text is built by pure functions (unit-tested) and applied through
+ * libnftables, one atomic batch per change. */
+#define DP_NFT_TABLE "ovn"
+#define DP_NFT_FAMILY "inet"
+
+struct dp_nft;
+
+/* One network as the rules see it. */
+struct dp_nft_net {
+	uint32_t vni;			/* bridge br-<vni> */
+	bool internal;			/* no way in or out through the host */
+	int n_subnets;
+	struct ovn_prefix subnets[2];	/* network addresses */
+};
+
+/* One published port: traffic to host_ip:host_port (any local address when
+ * host_ip.family is 0) goes to ctr_ip:ctr_port. Plain struct so every
+ * caller (API, Docker driver) fills it the same way. */
+struct dp_portmap {
+	uint8_t proto;			/* IPPROTO_TCP or IPPROTO_UDP */
+	struct ovn_ip host_ip;		/* family 0 = every local address */
+	uint16_t host_port;
+	struct ovn_ip ctr_ip;		/* the container's address (same family
+					 * as host_ip when that is set) */
+	uint16_t ctr_port;
+};
+
+/* A libnftables context in the calling thread's network namespace. */
+int dp_nft_open(struct dp_nft **out, struct ovn_err *err);
+void dp_nft_close(struct dp_nft *nft);
+
+/* The whole table as one batch that replaces any previous version of it
+ * atomically (add + delete + define); with no network at all the batch only
+ * deletes it. *out is malloc()ed. 0 or -ENOMEM/-EINVAL. */
+int dp_nft_ruleset_text(char **out, const struct dp_nft_net *nets, size_t n_nets,
+			const struct dp_portmap *maps, size_t n_maps);
+/* The batch adding (add true) or removing one port mapping; removing is
+ * written as add-then-delete so that it succeeds when the element is
+ * already gone. */
+int dp_nft_portmap_text(char **out, const struct dp_portmap *m, bool add);
+
+/* The namespace's nftables ruleset generation: bumped by every committed
+ * change to any table, so an unchanged value proves nobody touched ours
+ * since we last wrote it. */
+int dp_nft_genid(struct dp_nft *nft, uint32_t *gen, struct ovn_err *err);
+
+/* Run a batch (all or nothing); err gets libnftables' own message. */
+int dp_nft_run(struct dp_nft *nft, const char *text, struct ovn_err *err);
+int dp_nft_rebuild(struct dp_nft *nft, const struct dp_nft_net *nets, size_t n_nets,
+		   const struct dp_portmap *maps, size_t n_maps, struct ovn_err *err);
+int dp_nft_portmap_add(struct dp_nft *nft, const struct dp_portmap *m, struct ovn_err *err);
+int dp_nft_portmap_del(struct dp_nft *nft, const struct dp_portmap *m, struct ovn_err *err);
+
+/* net.ipv4.ip_forward (family AF_INET) or net.ipv6.conf.all.forwarding
+ * (AF_INET6) of the calling thread's namespace: read (*on) or switch on. */
+int dp_forwarding_get(int family, bool *on, struct ovn_err *err);
+int dp_forwarding_enable(int family, struct ovn_err *err);
 
 #endif

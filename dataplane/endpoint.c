@@ -37,6 +37,7 @@
  * Does not: allocate addresses or names of host ends (the agent does).
  */
 #include <errno.h>
+#include <linux/if_bridge.h>
 #include <linux/if_link.h>
 #include <linux/net_namespace.h>
 #include <linux/rtnetlink.h>
@@ -241,6 +242,39 @@ static int ep_configure(struct nl_sock *cs, const struct dp_endpoint *ep, int if
 	return nl_batch_run(&b, err);
 }
 
+/* Bridge port hairpin mode of the host end, on or off (idempotent). Needed
+ * by a container reaching its own published port when br_netfilter is
+ * loaded: the DNATed packet is then bridged straight back to the port it
+ * came from ("bridged DNAT"), which a bridge refuses unless the port is in
+ * hairpin mode (Docker sets it for the same reason). */
+static void hairpin_msg(struct nl_batch *b, const char *name, bool on)
+{
+	struct nlattr *li, *data;
+	struct ifinfomsg *ifm;
+
+	ifm = nl_msg(b, RTM_NEWLINK, 0, sizeof(*ifm), 0, NULL, NULL, "set %s hairpin %s", name,
+		     on ? "on" : "off");
+	if (!ifm)
+		return;
+	ifm->ifi_family = AF_UNSPEC;
+	nl_put_str(b, IFLA_IFNAME, name);
+	li = nl_nest_start(b, IFLA_LINKINFO);
+	nl_put_str(b, IFLA_INFO_SLAVE_KIND, "bridge");
+	data = nl_nest_start(b, IFLA_INFO_SLAVE_DATA);
+	nl_put_u8(b, IFLA_BRPORT_MODE, on ? BRIDGE_MODE_HAIRPIN : 0);
+	nl_nest_end(b, data);
+	nl_nest_end(b, li);
+}
+
+static int ep_hairpin(struct dp *dp, const struct dp_endpoint *ep, struct ovn_err *err)
+{
+	struct nl_batch b;
+
+	nl_batch_init(&b, &dp->sk);
+	hairpin_msg(&b, ep->host_ifname, ep->hairpin);
+	return nl_batch_run(&b, err);
+}
+
 /* Create the pair; host is then the host end, host->link the peer's ifindex.
  * *created tells whether the pair exists now, whatever else failed. */
 static int ep_create(struct dp *dp, int netns_fd, const struct dp_endpoint *ep, int br_ifindex,
@@ -253,6 +287,7 @@ static int ep_create(struct dp *dp, int netns_fd, const struct dp_endpoint *ep, 
 	veth_create_msg(&b, netns_fd, ep, br_ifindex);
 	lnk_v6_off_msg(&b, 0, ep->host_ifname);
 	lnk_up_msg(&b, 0, ep->host_ifname, 0);
+	hairpin_msg(&b, ep->host_ifname, ep->hairpin);
 	lnk_get_msg(&b, ep->host_ifname, 0, host);
 	ret = nl_batch_run(&b, err);
 	*created = nl_batch_rc(&b, 0) == 0;
@@ -305,7 +340,7 @@ int dp_endpoint_attach(struct dp *dp, int netns_fd, struct dp_endpoint *ep,
 			goto out;
 		if (ret == 1) {
 			ovn_strlcpy(ep->ifname, peer.name, sizeof(ep->ifname));
-			ret = ep_configure(&cs, ep, peer.ifindex, err);
+			ret = ep_hairpin(dp, ep, err) ?: ep_configure(&cs, ep, peer.ifindex, err);
 			goto out;
 		}
 		ep_delete(dp, host.ifindex, ep->host_ifname);

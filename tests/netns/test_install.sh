@@ -274,10 +274,10 @@ test_completion()
 	expect_completion "--help --json --socket --version" ovnctl --
 	expect_completion "attach create detach inspect ls rm" ovnctl network ""
 	expect_completion "ls" ovnctl endpoint ""
-	expect_completion "--alias --help --ifname --ip --ip6 --json --mac --name --netns --pid" \
+	expect_completion "--alias --help --ifname --ip --ip6 --json --mac --name --netns --pid --publish" \
 		ovnctl network attach web --
 	# Single-use options and the ones they conflict with are not offered.
-	expect_completion "--alias --help --ifname --ip --ip6 --json --mac --name" \
+	expect_completion "--alias --help --ifname --ip --ip6 --json --mac --name --publish" \
 		ovnctl network attach web --netns c1 --
 	expect_completion "--help --json" ovnctl network detach web --pid 1 --
 	expect_completion "--subnet" ovnctl network create x --subnet 198.19.1.0/24 --sub

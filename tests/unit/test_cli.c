@@ -314,6 +314,18 @@ static const struct build_vec build_vecs[] = {
 	    "--alias", "a", NULL },
 	  .rc = 0, .method = "POST", "/v1/networks/web/endpoints",
 	  "{\"netns\":\"c1\",\"aliases\":[\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\"]}" },
+	{ &net_attach_leaf,
+	  { "attach", "web", "--netns", "c1", "--publish", "8080:80", "--publish",
+	    "198.18.0.1:53:5353/udp", "--publish=[FD00::1]:443:8443/tcp", NULL },
+	  .rc = 0, .method = "POST", "/v1/networks/web/endpoints",
+	  "{\"netns\":\"c1\",\"publish\":[\"8080:80/tcp\",\"198.18.0.1:53:5353/udp\","
+	  "\"[fd00::1]:443:8443/tcp\"]}" },
+	{ &net_attach_leaf, { "attach", "web", "--netns", "c1", "--publish", "70000:80", NULL },
+	  .rc = -EINVAL,
+	  .err = "publish '70000:80': ports must be numbers from 1 to 65535 (expected "
+		 "[HOST_IP:]HOST_PORT:PORT[/tcp|udp])" },
+	{ &net_attach_leaf, { "attach", "web", "--netns", "c1", "--publish", "80:80/sctp", NULL },
+	  .rc = -EINVAL, .err = "publish '80:80/sctp': protocol must be tcp or udp" },
 	{ &net_detach_leaf, { "detach", "web", "--endpoint", "9a3e0f1c2b4d6e8f", NULL }, .rc = 0, .method = "POST",
 	  "/v1/networks/web/detach", "{\"endpoint\":\"9a3e0f1c2b4d6e8f\"}" },
 	{ &net_detach_leaf, { "detach", "web", "--netns=c1", NULL }, .rc = 0, .method = "POST",

@@ -74,6 +74,8 @@ static void chk_defaults(const struct cfg *c)
 	assert_int_equal(c->dns.upstreams.n, 0);
 	assert_int_equal(c->dns.ttl, 10);
 	assert_string_equal(c->metrics.listen, "");
+	assert_true(c->egress.enabled);
+	assert_true(c->egress.forwarding);
 }
 
 static void chk_all(const struct cfg *c)
@@ -130,6 +132,12 @@ static void chk_level_error(const struct cfg *c) { assert_int_equal(c->log.level
 static void chk_level_warn(const struct cfg *c) { assert_int_equal(c->log.level, LOG_LVL_WARN); }
 static void chk_etcd(const struct cfg *c) { assert_string_equal(c->store.backend, "etcd"); }
 static void chk_consul(const struct cfg *c) { assert_string_equal(c->store.backend, "consul"); }
+
+static void chk_egress_off(const struct cfg *c)
+{
+	assert_false(c->egress.enabled);
+	assert_true(c->egress.forwarding);
+}
 
 static void chk_dns(const struct cfg *c)
 {
@@ -250,6 +258,12 @@ static const struct vec vecs[] = {
 	{ "store:\n  backend: consul\n  endpoints: [http://198.18.0.254:8500]\n", NULL, chk_consul },
 	{ "ipam: {pool4: 198.19.0.0/28, size4: 30, pool6: 'fd00::/120', size6: 124}\n", NULL,
 	  chk_small_pools },
+
+	/* egress */
+	{ "egress: {enabled: false}\n", NULL, chk_egress_off },
+	{ "egress:\n  forwarding: 1\n", "test.yaml:2: egress.forwarding: '1' is not true or false",
+	  NULL },
+	{ "egress: {nat: true}\n", "test.yaml:1: egress.nat: unknown key", NULL },
 
 	/* dns */
 	{ "dns:\n  enabled: false\n  address: 127.0.0.53\n  upstreams:\n    - 198.18.0.253\n"
