@@ -61,6 +61,7 @@ host_up()	# host_up NAME ADDR: a namespace on the underlay switch
 agent_up()	# agent_up HOST ADDR
 {
 	mkdir -p "$D/$1"
+	(umask 077; echo "[\"$KEY\"]" >"$D/$1/keyring.json")
 	cat >"$D/$1/agent.yaml" <<-YAML
 		node: $1
 		advertise: $2
@@ -68,6 +69,7 @@ agent_up()	# agent_up HOST ADDR
 		api: { socket: $D/$1/ovn.sock }
 		store: { backend: redis, endpoints: [ "redis://198.18.0.254:6379" ], timeout: 2 }
 		ipam: { pool4: 198.19.0.0/16, pool6: "fd00:198:19::/48" }
+		gossip: { port: 7946, join: [ 198.18.0.1 ], keyring: $D/$1/keyring.json }
 	YAML
 	ip netns exec "$P-$1" "$BIN/ovnagent" --config "$D/$1/agent.yaml" >"$D/$1/agent.log" 2>&1 &
 	for _ in $(seq 50); do ctl "$1" status >/dev/null 2>&1 && return 0; sleep 0.1; done
@@ -99,9 +101,12 @@ host_up store 198.18.0.254
 ip netns exec "$P-store" redis-server --bind 198.18.0.254 --port 6379 --save '' \
 	--appendonly yes --dir "$D/store" --protected-mode no --daemonize yes \
 	--pidfile "$D/store/redis.pid" --logfile "$D/store/redis.log"
-say "One ovnagent per host, all sharing the redis store"
+say "One ovnagent per host, all sharing the redis store, gossiping (encrypted) with each other"
+KEY=$("$BIN/ovnctl" keys generate)
 agent_up h1 198.18.0.1; agent_up h2 198.18.0.2; agent_up h3 198.18.0.3
 run ctl h1 status
+for _ in $(seq 50); do [[ $(ctl h3 --json members | jq '[.[] | select(.status == "alive")] | length') == 3 ]] && break; sleep 0.1; done
+run ctl h3 members
 say "Networks, created on h1, known everywhere"
 run ctl h1 network create front --subnet 198.19.10.0/24 --subnet fd00:10::/64
 run ctl h1 network create back --subnet 198.19.20.0/24
@@ -129,6 +134,7 @@ say "Look around"
 cat <<TXT
   $BIN/ovnctl --socket $D/h2/ovn.sock network ls        (each host has its own socket)
   $BIN/ovnctl --socket $D/h3/ovn.sock endpoint ls
+  $BIN/ovnctl --socket $D/h1/ovn.sock members           (gossip: kill an agent, watch it fail)
   ip netns exec $P-web2 ip addr                         (a container's side)
   ip -n $P-h1 -d link show type vxlan                   (vx-<vni>: nolearning, proxy)
   tail $D/h1/agent.log
