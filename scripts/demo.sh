@@ -124,6 +124,11 @@ run ip netns exec "$P-web1" ping -c 2 -i 0.2 "$(ip_of web2 front ipv4)"
 run ip netns exec "$P-web1" ping -6 -c 2 -i 0.2 "$(ip_of web2 front ipv6)"
 say "api (h2) -> db (h3) on the back network"
 run ip netns exec "$P-api" ping -c 2 -i 0.2 "$(ip_of db back ipv4)"
+say "Names: each container's resolver (127.0.0.11, served by its host's agent)"
+run ip netns exec "$P-web1" dig +short @127.0.0.11 web2 A
+run ip netns exec "$P-web1" dig +short @127.0.0.11 web2.front AAAA
+run ip netns exec "$P-web1" dig +short @127.0.0.11 -x "$(ip_of web2 front ipv4)"
+run ip netns exec "$P-api" ping -c 1 db
 say "web1 (front only) cannot reach db (back only)"
 run ip netns exec "$P-web1" ping -c 1 -W 1 "$(ip_of db back ipv4)" || echo "(unreachable: as intended)"
 say "How h1 reaches web2: static FDB and neighbour entries, no learning, no flooding"
