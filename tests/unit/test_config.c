@@ -73,6 +73,8 @@ static void chk_defaults(const struct cfg *c)
 	assert_ip(&c->dns.address, "127.0.0.11");
 	assert_int_equal(c->dns.upstreams.n, 0);
 	assert_int_equal(c->dns.ttl, 10);
+	assert_int_equal(c->dns.host_address.family, 0);
+	assert_string_equal(c->docker.api, "");
 }
 
 static void chk_all(const struct cfg *c)
@@ -129,6 +131,12 @@ static void chk_level_error(const struct cfg *c) { assert_int_equal(c->log.level
 static void chk_level_warn(const struct cfg *c) { assert_int_equal(c->log.level, LOG_LVL_WARN); }
 static void chk_etcd(const struct cfg *c) { assert_string_equal(c->store.backend, "etcd"); }
 static void chk_consul(const struct cfg *c) { assert_string_equal(c->store.backend, "consul"); }
+
+static void chk_host_names(const struct cfg *c)
+{
+	assert_ip(&c->dns.host_address, "127.0.0.53");
+	assert_string_equal(c->docker.api, "/run/docker.sock");
+}
 
 static void chk_dns(const struct cfg *c)
 {
@@ -250,6 +258,11 @@ static const struct vec vecs[] = {
 	{ "dns: {enabled: yes}\n", "test.yaml:1: dns.enabled: 'yes' is not true or false", NULL },
 	{ "dns: {address: 0.0.0.0}\n", "test.yaml:1: dns.address: '0.0.0.0' is not a unicast", NULL },
 	{ "dns: {address: fd00::1}\n", "test.yaml:1: dns.address: 'fd00::1' is not an IPv4", NULL },
+	{ "dns: {host_address: 127.0.0.53}\ndocker: {api: /run/docker.sock}\n", NULL,
+	  chk_host_names },
+	{ "dns: {host_address: 198.18.0.1}\n",
+	  "test.yaml:1: dns.host_address: '198.18.0.1' is not a loopback address", NULL },
+	{ "docker: {api: docker.sock}\n", "test.yaml:1: docker.api:", NULL },
 	{ "dns:\n  upstreams: [198.18.0.253:0]\n",
 	  "test.yaml:2: dns.upstreams: '198.18.0.253:0' is not IP, IPv4:PORT or [IPv6]:PORT", NULL },
 	{ "dns: {upstreams: [resolver.example]}\n", "dns.upstreams: 'resolver.example' is not IP",
