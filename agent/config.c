@@ -76,6 +76,7 @@ static int check_group(const struct key *k, const void *field, char *why);
 static int check_store_prefix(const struct key *k, const void *field, char *why);
 static int check_mtu(const struct key *k, const void *field, char *why);
 static int check_advertise(const struct key *k, const void *field, char *why);
+static int check_loopback(const struct key *k, const void *field, char *why);
 static int check_endpoint(const struct key *k, const void *field, char *why);
 static int check_upstream(const struct key *k, const void *field, char *why);
 static int check_seed(const struct key *k, const void *field, char *why);
@@ -118,6 +119,7 @@ static const struct key keys[] = {
 	{ "dns.address", T_IP4, F(dns.address), .check = check_advertise },
 	{ "dns.upstreams", T_STRLIST, F(dns.upstreams), .check = check_upstream },
 	{ "dns.ttl", T_UINT, F(dns.ttl), .min = 1, .max = 86400 },
+	{ "dns.host_address", T_IP4, F(dns.host_address), .check = check_loopback },
 	{ .path = "gossip", .type = T_MAP },
 	{ "gossip.port", T_UINT, F(gossip.port), .min = 0, .max = 65535 },
 	{ "gossip.join", T_STRLIST, F(gossip.join), .check = check_seed },
@@ -125,6 +127,7 @@ static const struct key keys[] = {
 	{ .path = "docker", .type = T_MAP },
 	{ "docker.socket", T_STR, F(docker.socket), .check = check_socket },
 	{ "docker.reservation_ttl", T_UINT, F(docker.reservation_ttl), .min = 60, .max = 604800 },
+	{ "docker.api", T_STR, F(docker.api), .check = check_socket },
 	{ .path = "metrics", .type = T_MAP },
 	{ "metrics.listen", T_STR, F(metrics.listen), .check = check_metrics_listen },
 	{ .path = "egress", .type = T_MAP },
@@ -632,6 +635,22 @@ static int check_advertise(const struct key *k, const void *field, char *why)
 
 	if (ip->b[0] == 0 || ip->b[0] >= 224) {
 		snprintf(why, WHY_LEN, "'%s' is not a unicast address", ovn_ip_str(ip, s));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The host listener serves dockerd's loopback nameserver: a routable
+ * address would answer the network, which the names are not meant for. */
+static int check_loopback(const struct key *k, const void *field, char *why)
+{
+	const struct ovn_ip *ip = field;
+	char s[OVN_IP_STRLEN];
+
+	(void)k;
+	if (ip->b[0] != 127) {
+		snprintf(why, WHY_LEN, "'%s' is not a loopback address (127.0.0.0/8)",
+			 ovn_ip_str(ip, s));
 		return -EINVAL;
 	}
 	return 0;

@@ -53,6 +53,8 @@ struct cfg {
 		struct ovn_ip address;		/* default 127.0.0.11, in each container */
 		struct cfg_strlist upstreams;	/* "IP" or "IP:PORT"; [] = /etc/resolv.conf */
 		uint32_t ttl;			/* seconds, default 10 */
+		struct ovn_ip host_address;	/* family 0 (default) = none; else a
+						 * listener in the agent's netns */
 	} dns;
 	struct {			/* membership and endpoint events (agent/cluster.c) */
 		uint32_t port;			/* UDP+TCP; 0 (default) = gossip off */
@@ -62,6 +64,7 @@ struct cfg {
 	struct {			/* libnetwork remote driver (agent/docker.c) */
 		char socket[256];		/* "" (default) = no plugin */
 		uint32_t reservation_ttl;	/* seconds, default 900 */
+		char api[256];			/* dockerd's Engine API socket; "" = no names */
 	} docker;
 	struct {			/* Prometheus text over TCP (agent/metrics_tcp.c) */
 		char listen[64];		/* "IPv4:PORT" | "[IPv6]:PORT"; "" = off */

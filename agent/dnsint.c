@@ -11,6 +11,12 @@
  *    with a view = the networks that namespace is attached to, in attach
  *    order; a view of internal networks only never forwards. The listener
  *    identifies the asker: nothing in the query is trusted for that.
+ *  - Host listener (dns.host_address, for dockerd). A UDP and a TCP socket
+ *    on that loopback address in the agent's own namespace, open while the
+ *    transport runs, with a view of the networks of local Docker endpoints
+ *    (in join order) that always forwards. dockerd's 127.0.0.11 dials it as
+ *    its loopback upstream (docs/docker.md). An upstream equal to it is
+ *    left out: forwarding to ourselves would loop.
  *  - resolv.conf. A namespace attached by name (/run/netns/NAME) gets
  *    /etc/netns/NAME/resolv.conf, which `ip netns exec NAME` mounts over
  *    /etc/resolv.conf. The file starts with a marker line; a file without it
@@ -57,6 +63,7 @@
 #include "util.h"
 
 #define VIEW_FIRST (1u << 24)		/* above every VNI: views never shadow a network */
+#define VIEW_HOST VIEW_FIRST		/* the host listener's (dns.host_address) */
 #define NS_NETS_MAX 64			/* dns_table_view_set's limit */
 #define NETNS_ETC "/etc/netns"
 #define RESOLV_MARK "# ovnagent: embedded DNS of this container, removed on its last detach"
@@ -104,6 +111,7 @@ struct dnsint {
 	struct dns_ep **buckets;
 	size_t nb, count;
 	struct dns_ns *nss;
+	struct dns_ns *host;		/* dns.host_address: for dockerd; NULL = none */
 	uint32_t next_view;
 	int closing;			/* dns_uv instances still closing */
 	bool freeing;
@@ -207,6 +215,27 @@ static unsigned int upstreams_routable(struct sockaddr_storage *u, unsigned int 
 	return k;
 }
 
+/* dockerd's resolv.conf names the host listener, and the agent usually
+ * reads the same file: forwarding to it would loop. Returns how many of
+ * u[0..n) are kept. */
+static unsigned int upstreams_not_self(const struct cfg *c, struct sockaddr_storage *u,
+				       unsigned int n)
+{
+	const struct ovn_ip *self = &c->dns.host_address;
+	unsigned int k = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)&u[i];
+
+		if (self->family && in->sin_family == AF_INET && in->sin_port == htons(53) &&
+		    !memcmp(&in->sin_addr, self->b, 4))
+			continue;
+		u[k++] = u[i];
+	}
+	memset(&u[k], 0, (DNS_MAX_UPSTREAMS - k) * sizeof(u[0]));
+	return k;
+}
+
 /* The upstreams the configuration asks for now, into ucfg; *dropped gets
  * how many were left out as unroutable. */
 static void upstreams_load(const struct cfg *c, struct dns_uv_cfg *ucfg, unsigned int *dropped)
@@ -222,6 +251,7 @@ static void upstreams_load(const struct cfg *c, struct dns_uv_cfg *ucfg, unsigne
 			if (dnsint_addr_parse(l->v[i], &ucfg->upstreams[n]) == 0)
 				n++;
 	}
+	n = upstreams_not_self(c, ucfg->upstreams, n);
 	k = upstreams_routable(ucfg->upstreams, n);
 	*dropped = n - k;
 	ucfg->server.n_upstreams = k;
@@ -436,6 +466,36 @@ static void resolv_remove(struct dns_ns *ns)
 
 /* ---- container namespaces and their listeners ------------------------------ */
 
+/* The host listener: UDP and TCP on dns.host_address:53 in the agent's own
+ * namespace (dockerd's), serving the networks of local Docker endpoints.
+ * Open while the transport runs, networks or not: dockerd sends it every
+ * name its own resolver does not know, and the rest goes upstream. */
+static void host_listen(struct dnsint *d, struct dns_ns *ns)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(53) };
+	struct ovn_err err = { 0 };
+
+	if (!d->u || ns->udp)
+		return;
+	memcpy(&sa.sin_addr, d->cfg->dns.host_address.b, 4);
+	ns->udp = dns_uv_listen_addr(d->u, ns->view, (struct sockaddr *)&sa, DNS_UDP, NULL, &err);
+	if (ns->udp)
+		ns->tcp = dns_uv_listen_addr(d->u, ns->view, (struct sockaddr *)&sa, DNS_TCP, NULL,
+					     &err);
+	if (!ns->udp || !ns->tcp) {
+		if (ns->udp)
+			dns_uv_listener_close(ns->udp);
+		ns->udp = ns->tcp = NULL;
+		if (!ns->warned)
+			log_warn("dns: no host listener on %s: %s (reconcile retries)", ns->path,
+				 err.msg);
+		ns->warned = true;
+		return;
+	}
+	ns->warned = false;
+	log_info("dns: host listener on %s", ns->path);
+}
+
 /* Open the UDP and TCP sockets inside ns and serve its view on them. Failures
  * are logged once and retried by dnsint_reconcile. */
 static void ns_listen(struct dnsint *d, struct dns_ns *ns)
@@ -449,6 +509,8 @@ static void ns_listen(struct dnsint *d, struct dns_ns *ns)
 	char id[48] = "";
 	int nsfd, fds[2];
 
+	if (ns == d->host)
+		return host_listen(d, ns);
 	if (!d->u || ns->udp)
 		return;
 	memcpy(&sa.sin_addr, d->cfg->dns.address.b, 4);
@@ -497,6 +559,10 @@ static void ns_view_update(struct dnsint *d, struct dns_ns *ns)
 	for (size_t i = 0; i < ns->n_nets; i++)
 		if (!ns->internal[i])
 			flags = 0;
+	/* dockerd forwards for all its containers (and decides itself what an
+	 * internal network's container may ask). */
+	if (ns == d->host)
+		flags = 0;
 	r = dns_table_view_set(d->t, ns->view, ns->nets, ns->n_nets, flags);
 	if (r < 0)
 		log_warn("dns: view of %s: %s", ns->path, strerror(-r));
@@ -531,8 +597,8 @@ static struct dns_ns *ns_get(struct dnsint *d, const struct ep *e)
 	netns_name_of(ns->path, ns->name, sizeof(ns->name));
 	ns_adopt_file(ns);
 	ns->view = d->next_view++;
-	if (d->next_view < VIEW_FIRST)
-		d->next_view = VIEW_FIRST;	/* wrapped after 4 billion namespaces */
+	if (d->next_view <= VIEW_HOST)
+		d->next_view = VIEW_HOST + 1;	/* wrapped after 4 billion namespaces */
 	ns->next = d->nss;
 	d->nss = ns;
 	return ns;
@@ -558,7 +624,7 @@ static void ns_free(struct dnsint *d, struct dns_ns *ns)
 /* A local endpoint x (of e) joins its namespace's view. */
 static void ns_join(struct dnsint *d, struct dns_ep *x, const struct ep *e)
 {
-	struct dns_ns *ns = ns_get(d, e);
+	struct dns_ns *ns = e->rec.docker ? d->host : ns_get(d, e);
 	size_t i;
 
 	if (!ns) {
@@ -598,7 +664,7 @@ static void ns_leave(struct dnsint *d, struct dns_ep *x)
 			(ns->n_nets - i - 1) * sizeof(ns->internal[0]));
 		ns->n_nets--;
 	}
-	if (ns->n_nets == 0)
+	if (ns->n_nets == 0 && ns != d->host)
 		ns_free(d, ns);
 	else
 		ns_view_update(d, ns);
@@ -612,6 +678,7 @@ static void maybe_free(struct dnsint *d)
 		return;
 	dns_table_free(d->t);
 	free(d->buckets);
+	free(d->host);
 	free(d);
 }
 
@@ -626,6 +693,8 @@ static void transport_start(struct dnsint *d)
 	}
 	for (struct dns_ns *ns = d->nss; ns; ns = ns->next)
 		ns_listen(d, ns);
+	if (d->host)
+		ns_listen(d, d->host);
 }
 
 static void uv_closed(void *arg)
@@ -646,6 +715,8 @@ static void transport_stop(struct dnsint *d)
 		return;
 	for (struct dns_ns *ns = d->nss; ns; ns = ns->next)
 		ns->udp = ns->tcp = NULL;
+	if (d->host)
+		d->host->udp = d->host->tcp = NULL;
 	d->closing++;
 	dns_uv_close(TAKE_PTR(d->u), uv_closed, d);
 }
@@ -658,6 +729,20 @@ static void upstreams_log(struct dnsint *d, unsigned int dropped)
 	if (!d->ucfg.server.n_upstreams)
 		log_warn("dns: no usable upstream resolver (dns.upstreams, else " HOST_RESOLV
 			 "): names outside the networks get SERVFAIL");
+}
+
+static int host_new(struct dnsint *d)
+{
+	char addr[OVN_IP_STRLEN];
+
+	d->host = calloc(1, sizeof(*d->host));
+	if (!d->host)
+		return -ENOMEM;
+	d->host->view = VIEW_HOST;
+	snprintf(d->host->path, sizeof(d->host->path), "%s:53",
+		 ovn_ip_str(&d->cfg->dns.host_address, addr));
+	ns_view_update(d, d->host);
+	return 0;
 }
 
 int dnsint_new(struct dnsint **out, uv_loop_t *loop, const struct cfg *cfg, struct ovn_err *err)
@@ -674,7 +759,7 @@ int dnsint_new(struct dnsint **out, uv_loop_t *loop, const struct cfg *cfg, stru
 	d->loop = loop;
 	d->cfg = cfg;
 	d->nb = 64;
-	d->next_view = VIEW_FIRST;
+	d->next_view = VIEW_HOST + 1;
 	d->buckets = calloc(d->nb, sizeof(*d->buckets));
 	d->t = dns_table_new();
 	if (!d->buckets || !d->t) {
@@ -686,6 +771,12 @@ int dnsint_new(struct dnsint **out, uv_loop_t *loop, const struct cfg *cfg, stru
 	d->ucfg.server.ttl = cfg->dns.ttl;
 	if (cfg->dns.upstreams.n > DNS_MAX_UPSTREAMS)
 		log_warn("dns.upstreams: only the first %d are used", DNS_MAX_UPSTREAMS);
+	if (cfg->dns.host_address.family && host_new(d) < 0) {
+		dns_table_free(d->t);
+		free(d->buckets);
+		free(d);
+		return ovn_err_set(err, -ENOMEM, "dns: out of memory");
+	}
 	upstreams_load(cfg, &d->ucfg, &dropped);
 	upstreams_log(d, dropped);
 	transport_start(d);
@@ -730,8 +821,9 @@ void dnsint_ep_added(struct netmgr *nm, struct ep *e)
 	}
 	dep_link(d, x);
 	dep_apply(d, x, true);
-	/* A Docker sandbox has dockerd's 127.0.0.11 already (docs/docker.md). */
-	if (e->local && !e->rec.docker)
+	/* A Docker sandbox has dockerd's 127.0.0.11 already (docs/docker.md),
+	 * which forwards what it does not know to the host listener. */
+	if (e->local && (!e->rec.docker || d->host))
 		ns_join(d, x, e);
 }
 
@@ -854,6 +946,8 @@ void dnsint_reconcile(struct netmgr *nm)
 		if (ns->udp)
 			resolv_write(d, ns);
 	}
+	if (d->host)
+		ns_listen(d, d->host);
 }
 
 const struct dns_counters *dnsint_counters(const struct netmgr *nm)

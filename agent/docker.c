@@ -32,10 +32,11 @@
  *    docker.reservation_ttl that no endpoint uses (Docker died between
  *    RequestAddress and Join, or lost its state).
  *
+ *  - Names: dockerd never sends the container's name to drivers; with
+ *    docker.api set, docker_names.c asks dockerd for it after each Join.
+ *
  * Does not: support --ip-range (SubPool), --aux-address on a network not
- * yet created, IPAM without --subnet, Swarm (global scope), or names for
- * DNS (dockerd does not send the container's name to drivers).
- * TODO: ask dockerd's API for the endpoint's container name.
+ * yet created, IPAM without --subnet, or Swarm (global scope).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -75,6 +76,7 @@ struct docker {
 	struct binding *binds;
 	struct pending_ep *pending;
 	uv_timer_t *sweep;
+	struct docker_names *names;	/* NULL: docker.api unset */
 	int n_binds;
 	bool loading, closing;
 	void (*closed_cb)(void *arg);
@@ -811,6 +813,7 @@ static void joined(int status, const struct ovn_err *err, json_t *result, void *
 			gw6 = n->subnets[i].gateway;
 	}
 	reply_json(c->req, docker_join_answer(ifname, &gw4, &gw6, n->internal));
+	docker_names_lookup(c->d->names, c->network, c->eid);
 	free(c);
 }
 
@@ -1167,6 +1170,15 @@ static void sweep_closed(uv_handle_t *h)
 	free(h);
 }
 
+static void names_closed(void *arg)
+{
+	struct docker *d = arg;
+
+	if (d->closed_cb)
+		d->closed_cb(d->closed_arg);
+	free(d);
+}
+
 static void http_closed(void *arg)
 {
 	struct docker *d = arg;
@@ -1177,9 +1189,7 @@ static void http_closed(void *arg)
 		pend_del(d, d->pending->eid);
 	if (d->sweep)
 		uv_close((uv_handle_t *)d->sweep, sweep_closed);
-	if (d->closed_cb)
-		d->closed_cb(d->closed_arg);
-	free(d);
+	docker_names_free(TAKE_PTR(d->names), names_closed, d);
 }
 
 void docker_free(struct docker *d, void (*cb)(void *arg), void *arg)
@@ -1265,8 +1275,13 @@ int docker_new(struct docker **out, uv_loop_t *loop, const struct cfg *cfg, stru
 	d->nm = nm;
 	d->kv = kv;
 	d->loading = true;
+	if (docker_names_new(&d->names, loop, cfg, nm) < 0) {
+		free(d);
+		return ovn_err_set(err, -ENOMEM, "out of memory");
+	}
 	r = kv_list(kv, "/docker/networks/", binds_loaded, d);
 	if (r < 0) {
+		docker_names_free(d->names, NULL, NULL);
 		free(d);
 		return ovn_err_set(err, r, "docker: loading bindings: %s", strerror(-r));
 	}

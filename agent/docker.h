@@ -88,4 +88,29 @@ int docker_addr_req_parse(const json_t *j, bool release, struct docker_addr_req 
 json_t *docker_join_answer(const char *src_name, const struct ovn_ip *gw4,
 			   const struct ovn_ip *gw6, bool internal);
 
+/* ---- container names from dockerd's Engine API (docker_names.c) ---- */
+
+struct docker_names;
+
+/* NULL in *out (0 returned) when cfg->docker.api is empty; -ENOMEM. */
+int docker_names_new(struct docker_names **out, uv_loop_t *loop, const struct cfg *cfg,
+		     struct netmgr *nm);
+/* After a Join was answered: find the container of Docker endpoint eid
+ * (64 hex) in the background, retrying for a while, and name ovn endpoint
+ * eid[0..16) on network after it. dn may be NULL (no-op). */
+void docker_names_lookup(struct docker_names *dn, const char *network, const char *eid);
+/* Stop; cb(arg) once every job has ended (at once when dn is NULL). */
+void docker_names_free(struct docker_names *dn, void (*cb)(void *arg), void *arg);
+
+/* The body of an HTTP/1.x answer with status 200 read to EOF; -EPROTO with
+ * a message otherwise (chunked bodies are refused: we ask HTTP/1.0). */
+int docker_http_body(const char *resp, size_t len, const char **body, size_t *blen,
+		     struct ovn_err *err);
+/* In the JSON answer of GET /containers/json, the container holding Docker
+ * endpoint endpoint_id: its name (without the leading '/') and a copy of
+ * that endpoint's Aliases (an array, maybe empty; the caller owns it).
+ * 0, -ENOENT (not listed), -EINVAL with a message, -ENOMEM. */
+int docker_name_from_list(const char *body, size_t len, const char *endpoint_id, char *name,
+			  size_t size, json_t **aliases, struct ovn_err *err);
+
 #endif

@@ -2047,3 +2047,98 @@ void netmgr_addr_unhold(struct netmgr *nm, const char *net, const struct ovn_ip 
 	if (r < 0)
 		op_fail(op, r, "store: %s", strerror(-r));
 }
+
+/* ---- Docker endpoint names ---- */
+
+static void renamed(const struct kv_result *res, void *arg)
+{
+	struct op *op = arg;
+	struct nm_endpoint rec;
+	struct ovn_err err = { 0 };
+	struct net *n;
+	struct ep *e;
+
+	txn_seen(op, res);
+	if (res->status < 0)
+		return op_store_fail(op, res);
+	/* Looked up again: a detach may have run meanwhile. */
+	if (model_endpoint_from_json(&rec, op->result, &err) < 0)
+		return op_fail(op, err.code, "%s", err.msg);
+	n = net_find(op->nm, rec.network);
+	e = n ? ep_find_id(n, rec.id) : NULL;
+	if (e && !e->removing) {
+		dnsint_ep_removed(op->nm, e);
+		memcpy(e->rec.name, rec.name, sizeof(e->rec.name));
+		json_decref(e->rec.aliases);
+		e->rec.aliases = TAKE_PTR(rec.aliases);
+		dnsint_ep_added(op->nm, e);
+		log_info("endpoint %s on %s: name %s", e->rec.id, n->rec.name, e->rec.name);
+	}
+	nm_endpoint_free(&rec);
+	op_done(op, 0);
+}
+
+/* Keep the aliases that are DNS names and do not shadow another endpoint's
+ * name, name excluded; at most NM_ALIASES_MAX. */
+static json_t *aliases_usable(const struct net *n, const char *name, const json_t *aliases)
+{
+	json_t *out = json_array(), *a;
+	size_t i;
+
+	if (!out)
+		return NULL;
+	json_array_foreach(aliases, i, a) {
+		const char *s = json_string_value(a);
+
+		if (!s || !model_dns_name_ok(s) || !strcasecmp(s, name) || alias_clashes(n, s) ||
+		    json_array_size(out) >= NM_ALIASES_MAX)
+			continue;
+		json_array_append_new(out, json_string(s));
+	}
+	return out;
+}
+
+void netmgr_docker_ep_name(struct netmgr *nm, const char *net, const char *id, const char *name,
+			   const json_t *aliases, netmgr_cb cb, void *arg)
+{
+	struct net *n = net_find(nm, net);
+	struct ep *e = n ? ep_find_id(n, id) : NULL;
+	json_t *j = NULL, *al = NULL;
+	struct op *op;
+	int r;
+
+	if (!e || !e->local || !e->rec.docker || e->pending || e->removing)
+		return not_found(cb, arg, "endpoint", id);
+	op = op_new(nm, cb, arg);
+	if (!op)
+		return;
+	if (!model_dns_name_ok(name))
+		return op_fail(op, -EINVAL, "'%s' is not a DNS name (labels of 1-63 letters, "
+			       "digits, '-')", name);
+	if (!strcasecmp(e->rec.name, name))
+		return op_done(op, 0);	/* known already */
+	if (e->rec.name[0])
+		return op_fail(op, -EEXIST, "endpoint %s is named %s already", id, e->rec.name);
+	if (name_taken(n, name))
+		return op_fail(op, -EEXIST, "name %s is taken on %s", name, n->rec.name);
+	j = model_endpoint_to_json(&e->rec);
+	al = aliases_usable(n, name, aliases);
+	r = -ENOMEM;
+	if (!j || !al)
+		goto fail;
+	json_object_set_new(j, "name", json_string(name));
+	json_object_set_new(j, "aliases", TAKE_PTR(al));
+	/* PRESENT: a detach that deleted the record first wins; the name
+	 * never brings it back. */
+	r = op_add(op, KV_OP_PUT, KV_CMP_PRESENT, fmt("/endpoints/%s/%s", n->rec.name, id),
+		   json_dumps(j, JSON_COMPACT));
+	if (!r) {
+		op->result = TAKE_PTR(j);
+		r = op_txn(op, renamed);
+	}
+fail:
+	json_decref(j);
+	json_decref(al);
+	if (r < 0)
+		op_fail(op, r, "%s", strerror(-r));
+}

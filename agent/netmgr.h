@@ -105,6 +105,14 @@ void netmgr_attach_docker(struct netmgr *nm, const struct nm_docker_attach *a, n
 /* -ENOENT when no such local Docker endpoint exists. */
 void netmgr_detach_docker(struct netmgr *nm, const char *net, const char *id, netmgr_cb cb,
 			  void *arg);
+/* Give a local Docker endpoint its container name (and those aliases that
+ * are DNS names and shadow no other endpoint's name), learned from
+ * dockerd's API after Join: one store write (the record must still exist),
+ * then the DNS table. -EINVAL for a name that is no DNS name, -EEXIST when
+ * another endpoint of the network has it, -ENOENT when the endpoint is
+ * not (or no longer) there. */
+void netmgr_docker_ep_name(struct netmgr *nm, const char *net, const char *id, const char *name,
+			   const json_t *aliases, netmgr_cb cb, void *arg);
 /* Hold an address (want family 0: any) of the network's subnet of that
  * family in the store for Docker: result {"address": "ip/len"}. */
 void netmgr_addr_hold(struct netmgr *nm, const char *net, int family, const struct ovn_ip *want,

@@ -16,8 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dnsint.h"
 #include "log.h"
 #include "netmgr_int.h"
+
+static void ep_names_update(struct netmgr *nm, struct ep *e, struct nm_endpoint *rec);
 
 static struct ep *ep_find_id(struct net *n, const char *id)
 {
@@ -96,8 +99,8 @@ static void on_endpoint(struct netmgr *nm, const char *net, const char *id,
 			ep_kernel_remove(nm, e);
 		return;
 	}
-	if (e)
-		return;		/* ours, or already known */
+	if (e && (e->local || e->pending || e->removing))
+		return;		/* ours: netmgr applied it already */
 	j = json_loadb(ev->entry.value, ev->entry.len, 0, NULL);
 	if (!j || model_endpoint_from_json(&rec, j, &err) < 0) {
 		log_warn("store: bad endpoint record %s: %s", ev->entry.key, j ? err.msg : "not JSON");
@@ -105,6 +108,11 @@ static void on_endpoint(struct netmgr *nm, const char *net, const char *id,
 		return;
 	}
 	json_decref(j);
+	if (e) {
+		ep_names_update(nm, e, &rec);
+		nm_endpoint_free(&rec);
+		return;
+	}
 	e = ep_add(nm, n, &rec);
 	nm_endpoint_free(&rec);
 	if (!e)
@@ -119,6 +127,20 @@ static void on_endpoint(struct netmgr *nm, const char *net, const char *id,
 		peers_add(nm, e);
 	else
 		netmgr_reconcile(nm);	/* ours but unknown: plumb it now */
+}
+
+/* A known remote endpoint's record rewritten: only its names may change
+ * (a Docker endpoint is named after Join, netmgr_docker_ep_name). */
+static void ep_names_update(struct netmgr *nm, struct ep *e, struct nm_endpoint *rec)
+{
+	if (!strcmp(e->rec.name, rec->name) && json_equal(e->rec.aliases, rec->aliases))
+		return;
+	dnsint_ep_removed(nm, e);
+	memcpy(e->rec.name, rec->name, sizeof(e->rec.name));
+	json_decref(e->rec.aliases);
+	e->rec.aliases = json_incref(rec->aliases);
+	dnsint_ep_added(nm, e);
+	log_debug("endpoint %s on %s: name %s", e->rec.id, e->net->rec.name, e->rec.name);
 }
 
 static bool gone_has(const struct netmgr *nm, const char *id)

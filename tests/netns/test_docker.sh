@@ -15,11 +15,14 @@
 # with nsenter, never `ip netns exec` (which empties /sys/fs/cgroup).
 #
 # Docker network "blue" on both hosts is bound (-o ovn.network=blue) to one
-# ovn network, 198.19.7.0/24. If dockerd cannot start here, every test is
+# ovn network, 198.19.7.0/24. Each agent learns its containers' names from
+# its dockerd's API socket (docker.api) and answers them on 127.0.0.53 in
+# the host namespace, the nameserver of the host's resolv.conf, to which
+# dockerd's 127.0.0.11 forwards names it does not know. If dockerd cannot start here, every test is
 # reported SKIP, loudly, never passed.
 
 # shellcheck disable=SC2034
-ALL_TESTS="test_network_bind test_cross_host_ping test_connect_disconnect
+ALL_TESTS="test_network_bind test_cross_host_ping test_names test_connect_disconnect
 	test_bad_input test_agent_kill9 test_agent_sigterm test_teardown"
 HERE=$(dirname "$(readlink -f "$0")")
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -44,7 +47,7 @@ host_setup()
 	local i=$1
 
 	mkdir -p "$R/h$i/plugins" "$R/h$i/etc-docker" "$D/h$i" || return 1
-	echo "nameserver 198.18.255.254" >"$R/h$i/resolv.conf"
+	echo "nameserver 127.0.0.53" >"$R/h$i/resolv.conf"
 	touch "$R/ns/h$i.mnt" "$R/ns/h$i.uts"
 	unshare --mount="$R/ns/h$i.mnt" --uts="$R/ns/h$i.uts" --propagation private sh -ec "
 		hostname dkh$i
@@ -59,7 +62,8 @@ docker_agent_start()
 	local i=$1 dir
 
 	agent_config_write "${HOST_NS[i]}" "h$i" "$STORE_YAML" \
-		"docker: { socket: /run/docker/plugins/ovn.sock }" || return 1
+		"docker: { socket: /run/docker/plugins/ovn.sock, api: $R/h$i/docker.sock }" \
+		"dns: { upstreams: [ \"198.18.255.254\" ], host_address: 127.0.0.53 }" || return 1
 	dir=$(agent_dir "h$i")
 	spawn_bg "agent:h$i" nsenter --mount="$R/ns/h$i.mnt" --uts="$R/ns/h$i.uts" \
 		--net="/run/netns/${HOST_NS[i]}" "$OVN_BIN/ovnagent" --config "$dir/agent.yaml" \
@@ -188,6 +192,33 @@ test_cross_host_ping()
 	log_test "docker: containers on two hosts ping by address"
 }
 
+# resolves I CTR NAME IP: in container CTR of host I, NAME is IP.
+resolves()
+{
+	dk "$1" exec "$2" nslookup "$3" 2>/dev/null | grep -A3 "^Name:" | grep -qw "$4"
+}
+
+test_names()
+{
+	need_docker "docker: containers on two hosts resolve each other by name" || return
+	RET=0
+	# The name comes from dockerd's API after Join, retried: wait for it.
+	slowwait 20 resolves 1 c1 c2 "$IP2"
+	check_err $? "c1: nslookup c2 -> $IP2: $(dk 1 exec c1 nslookup c2 2>&1 | xargs)"
+	slowwait 20 resolves 2 c2 c1 "$IP1"
+	check_err $? "c2: nslookup c1 -> $IP1: $(dk 2 exec c2 nslookup c1 2>&1 | xargs)"
+	dk 1 exec c1 ping -c1 -W3 c2 >/dev/null
+	check_err $? "c1: ping c2"
+	dk 2 exec c2 ping -c1 -W3 c1 >/dev/null
+	check_err $? "c2: ping c1"
+	[[ $(ovnctl_on h2 --json endpoint ls --network blue | jq -r '[.[].name] | sort | join(" ")') \
+		== "c1 c2" ]]
+	check_err $? "endpoint records should carry the names c1 c2"
+	resolves 1 c1 nosuch-ctr 198.19.7.
+	check_fail $? "an unknown name resolved"
+	log_test "docker: containers on two hosts resolve each other by name"
+}
+
 test_connect_disconnect()
 {
 	need_docker "docker: network connect/disconnect" || return
@@ -258,6 +289,9 @@ test_agent_kill9()
 	check_err $? "agent h2 restart"
 	dk 2 exec c2 ping -c1 -W3 "$IP1" >/dev/null
 	check_err $? "c2 -> c1 after the restart"
+	# Names come back from the store: no new lookup is needed.
+	slowwait 10 resolves 2 c2 c1 "$IP1"
+	check_err $? "c2: nslookup c1 after the restart"
 	dk 2 rm -f c2 >/dev/null
 	check_err $? "rm -f c2"
 	busywait 5000 test -z "$(host_links 2)"

@@ -76,6 +76,8 @@ static void chk_defaults(const struct cfg *c)
 	assert_string_equal(c->metrics.listen, "");
 	assert_true(c->egress.enabled);
 	assert_true(c->egress.forwarding);
+	assert_int_equal(c->dns.host_address.family, 0);
+	assert_string_equal(c->docker.api, "");
 }
 
 static void chk_all(const struct cfg *c)
@@ -137,6 +139,12 @@ static void chk_egress_off(const struct cfg *c)
 {
 	assert_false(c->egress.enabled);
 	assert_true(c->egress.forwarding);
+}
+
+static void chk_host_names(const struct cfg *c)
+{
+	assert_ip(&c->dns.host_address, "127.0.0.53");
+	assert_string_equal(c->docker.api, "/run/docker.sock");
 }
 
 static void chk_dns(const struct cfg *c)
@@ -273,6 +281,11 @@ static const struct vec vecs[] = {
 	{ "dns: {enabled: yes}\n", "test.yaml:1: dns.enabled: 'yes' is not true or false", NULL },
 	{ "dns: {address: 0.0.0.0}\n", "test.yaml:1: dns.address: '0.0.0.0' is not a unicast", NULL },
 	{ "dns: {address: fd00::1}\n", "test.yaml:1: dns.address: 'fd00::1' is not an IPv4", NULL },
+	{ "dns: {host_address: 127.0.0.53}\ndocker: {api: /run/docker.sock}\n", NULL,
+	  chk_host_names },
+	{ "dns: {host_address: 198.18.0.1}\n",
+	  "test.yaml:1: dns.host_address: '198.18.0.1' is not a loopback address", NULL },
+	{ "docker: {api: docker.sock}\n", "test.yaml:1: docker.api:", NULL },
 	{ "dns:\n  upstreams: [198.18.0.253:0]\n",
 	  "test.yaml:2: dns.upstreams: '198.18.0.253:0' is not IP, IPv4:PORT or [IPv6]:PORT", NULL },
 	{ "dns: {upstreams: [resolver.example]}\n", "dns.upstreams: 'resolver.example' is not IP",

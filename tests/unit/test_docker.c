@@ -244,6 +244,92 @@ static void test_join_answer(void **state)
 	json_decref(j);
 }
 
+/* GET /containers/json?all=1 as dockerd 20.10 answers it (trimmed): c1 on
+ * "blue" with our endpoint, another container elsewhere. */
+#define LIST "[{\"Id\":\"aa11\",\"Names\":[\"/other\"],\"NetworkSettings\":{\"Networks\":" \
+	"{\"blue\":{\"Aliases\":null,\"EndpointID\":\"1111\"}}}}," \
+	"{\"Id\":\"bb22\",\"Names\":[\"/c1\"],\"State\":\"created\",\"NetworkSettings\":" \
+	"{\"Networks\":{\"green\":{\"EndpointID\":\"\"},\"blue\":{\"Aliases\":[\"web\"," \
+	"\"bb22\"],\"EndpointID\":\"" EID "\"}}}}]"
+
+static void test_name_from_list(void **state)
+{
+	struct ovn_err err = { 0 };
+	char name[64];
+	json_t *al;
+
+	(void)state;
+	assert_int_equal(docker_name_from_list(LIST, strlen(LIST), EID, name, sizeof(name), &al,
+					       &err), 0);
+	assert_string_equal(name, "c1");
+	assert_int_equal(json_array_size(al), 2);
+	assert_string_equal(json_string_value(json_array_get(al, 0)), "web");
+	json_decref(al);
+	/* Not listed yet (the Join is still running): -ENOENT, no message. */
+	assert_int_equal(docker_name_from_list(LIST, strlen(LIST), NID, name, sizeof(name), &al,
+					       &err), -ENOENT);
+	assert_null(al);
+	assert_int_equal(docker_name_from_list("[]", 2, EID, name, sizeof(name), &al, &err),
+			 -ENOENT);
+	/* Null aliases: an empty array. */
+	assert_int_equal(docker_name_from_list(LIST, strlen(LIST), "1111", name, sizeof(name),
+					       &al, &err), 0);
+	assert_string_equal(name, "other");
+	assert_int_equal(json_array_size(al), 0);
+	json_decref(al);
+}
+
+static void test_name_from_list_bad(void **state)
+{
+	static const char *const bad[] = {
+		"{\"message\":\"page not found\"}",
+		"[{\"Names\":[\"/a",
+		"[{\"Names\":[\"c1\"],\"NetworkSettings\":{\"Networks\":{\"b\":{\"EndpointID\":\""
+			EID "\"}}}}]",
+		"[{\"Names\":[],\"NetworkSettings\":{\"Networks\":{\"b\":{\"EndpointID\":\""
+			EID "\"}}}}]",
+		"[{\"Names\":[\"/x/y\"],\"NetworkSettings\":{\"Networks\":{\"b\":{\"EndpointID\":\""
+			EID "\"}}}}]",
+	};
+	struct ovn_err err = { 0 };
+	char name[64] = "";
+	json_t *al;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(docker_name_from_list(bad[i], strlen(bad[i]), EID, name,
+						       sizeof(name), &al, &err), -EINVAL);
+		assert_null(al);
+		assert_non_null(strstr(err.msg, "docker API"));
+	}
+	/* A name longer than the caller's buffer is refused, not cut. */
+	assert_int_equal(docker_name_from_list(LIST, strlen(LIST), EID, name, 2, &al, &err),
+			 -EINVAL);
+}
+
+static void test_http_body(void **state)
+{
+	static const char ok[] = "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n"
+				 "Api-Version: 1.41\r\n\r\n[]\n";
+	struct ovn_err err = { 0 };
+	const char *body;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(docker_http_body(ok, strlen(ok), &body, &len, &err), 0);
+	assert_int_equal(len, 3);
+	assert_memory_equal(body, "[]\n", 3);
+	assert_int_equal(docker_http_body("HTTP/1.1 404 Not Found\r\n\r\n{}", 29, &body, &len,
+					  &err), -EPROTO);
+	assert_non_null(strstr(err.msg, "404"));
+	assert_int_equal(docker_http_body("garbage", 7, &body, &len, &err), -EPROTO);
+	assert_int_equal(docker_http_body("HTTP/1.0 200 OK\r\nX: y", 22, &body, &len, &err),
+			 -EPROTO);
+	assert_int_equal(docker_http_body("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+					  "2\r\n[]\r\n0\r\n\r\n", 59, &body, &len, &err), -EPROTO);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -254,6 +340,9 @@ int main(void)
 		cmocka_unit_test(test_endpoint),
 		cmocka_unit_test(test_pool_and_address),
 		cmocka_unit_test(test_join_answer),
+		cmocka_unit_test(test_name_from_list),
+		cmocka_unit_test(test_name_from_list_bad),
+		cmocka_unit_test(test_http_body),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
