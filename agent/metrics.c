@@ -147,6 +147,26 @@ static void counters(struct buf *b, const struct nm_stats *s)
 	hist(b, "ovn_store_txn_duration_seconds", "Store transaction round trips.", &s->store_txn);
 }
 
+/* Time from a query's arrival to its answer (dns.h: local answers in the
+ * first bucket, forwarded ones with their upstream's round trip). */
+static void dns_latency(struct buf *b, const struct dns_counters *c)
+{
+	const char *name = "ovn_dns_answer_duration_seconds";
+	uint64_t cum = 0;
+
+	metric(b, name, "histogram", "DNS answer latency inside the agent.");
+	for (int i = 0; i < DNS_LAT_BUCKETS; i++) {
+		cum += c->latency[i];
+		if (i < DNS_LAT_BUCKETS - 1)
+			put(b, "%s_bucket{le=\"%g\"} %llu\n", name, dns_lat_bounds_ms[i] / 1000.0,
+			    (unsigned long long)cum);
+		else
+			put(b, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)cum);
+	}
+	put(b, "%s_sum %.3f\n%s_count %llu\n", name, c->latency_sum_ms / 1000.0, name,
+	    (unsigned long long)cum);
+}
+
 /* The embedded DNS server's counters (dnsint.c); nothing when it is off. */
 static void dns_series(struct buf *b, const struct dns_counters *c)
 {
@@ -164,6 +184,7 @@ static void dns_series(struct buf *b, const struct dns_counters *c)
 	counter(b, "ovn_dns_upstream_timeouts_total", "Upstream attempts that timed out.",
 		c->upstream_timeouts);
 	counter(b, "ovn_dns_malformed_total", "DNS queries dropped unanswered.", c->malformed);
+	dns_latency(b, c);
 }
 
 /* Gossip (cluster.c); nothing when it is off. */

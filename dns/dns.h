@@ -177,6 +177,13 @@ struct dns_server_ops {
 	uint32_t (*random)(void *ctx);
 };
 
+/* Answer latency buckets (upper bounds, ms; the last is +Inf): the time from
+ * a query's arrival in the server to its answer. Local answers are made in
+ * the call that receives the query and count in the first bucket; a
+ * forwarded query's time includes the upstream and any retries. */
+#define DNS_LAT_BUCKETS 12
+extern const unsigned int dns_lat_bounds_ms[DNS_LAT_BUCKETS - 1];
+
 struct dns_counters {
 	uint64_t queries;		/* parsed or not, UDP + TCP */
 	uint64_t queries_tcp;
@@ -194,6 +201,8 @@ struct dns_counters {
 	uint64_t servfail_deadline;	/* forwards that ran out of time or upstreams */
 	uint64_t overload;		/* refused: in-flight table full */
 	uint64_t orphaned;		/* reply for a client whose connection closed */
+	uint64_t latency[DNS_LAT_BUCKETS];	/* answers per bucket (not cumulative) */
+	uint64_t latency_sum_ms;
 };
 
 /* The table is borrowed (must outlive the server); ops and ctx are copied. */

@@ -73,7 +73,22 @@ struct dns_server {
 	uint16_t *by_id;		/* upstream ID -> slot + 1, 0 = none */
 	uint8_t qbuf[DNS_HDR_LEN + DNS_NAME_MAX + 4 + DNS_OPT_LEN];
 	uint8_t scratch[DNS_MSG_MAX];
+	uint64_t now;			/* now_ms of the public call running */
 };
+
+const unsigned int dns_lat_bounds_ms[DNS_LAT_BUCKETS - 1] = {
+	1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000,
+};
+
+static void lat_record(struct dns_server *s, uint64_t ms)
+{
+	unsigned int i = 0;
+
+	while (i < DNS_LAT_BUCKETS - 1 && ms > dns_lat_bounds_ms[i])
+		i++;
+	s->c.latency[i]++;
+	s->c.latency_sum_ms += ms;
+}
 
 /* ------------------------------------------------------------ life cycle */
 static void cfg_defaults(struct dns_server_cfg *c)
@@ -314,6 +329,7 @@ static void fail(struct dns_server *s, struct pending *p)
 	size_t n;
 
 	s->c.servfail_deadline++;
+	lat_record(s, s->now - p->start);
 	n = reply_error(s, &p->q, DNS_R_SERVFAIL, EDE_NO_REACHABLE, true, s->scratch,
 			client_limit(&p->q, p->client.tcp, sizeof(s->scratch)));
 	if (n)
@@ -381,6 +397,14 @@ static int forward(struct dns_server *s, const struct dns_client *c, const struc
 	return 0;
 }
 
+/* n > 0: an answer made in this call (bucket 0 of the latency histogram). */
+static int answered_now(struct dns_server *s, int n)
+{
+	if (n > 0)
+		lat_record(s, 0);
+	return n;
+}
+
 int dns_server_query(struct dns_server *s, const struct dns_client *c, const uint8_t *pkt,
 		     size_t len, uint8_t *out, size_t outcap, uint64_t now_ms)
 {
@@ -392,6 +416,7 @@ int dns_server_query(struct dns_server *s, const struct dns_client *c, const uin
 
 	if (outcap < (c->tcp ? DNS_MSG_MAX : DNS_UDP_MIN))
 		return -ENOBUFS;
+	s->now = now_ms;
 	s->c.queries++;
 	if (c->tcp)
 		s->c.queries_tcp++;
@@ -402,17 +427,18 @@ int dns_server_query(struct dns_server *s, const struct dns_client *c, const uin
 	}
 	limit = client_limit(&q, c->tcp, outcap);
 	if (rc > 0)
-		return (int)reply_error(s, &q, rc, -1, false, out, limit);
+		return answered_now(s, (int)reply_error(s, &q, rc, -1, false, out, limit));
 	if (q.qclass != DNS_CLASS_IN || q.qtype == DNS_T_AXFR || q.qtype == DNS_T_IXFR)
-		return (int)reply_error(s, &q, DNS_R_REFUSED, -1, false, out, limit);
+		return answered_now(s, (int)reply_error(s, &q, DNS_R_REFUSED, -1, false, out,
+							limit));
 	memcpy(lname, q.qname, q.qname_len);
 	dns_name_lower(lname, q.qname_len);
 	dns_table_lookup(s->t, c->view, lname, q.qname_len, &lk);
 	if (lk.hit == DNS_HIT_FORWARD && lk.bare && !s->cfg.forward_bare)
 		lk.hit = DNS_HIT_NXDOMAIN;
 	if (lk.hit == DNS_HIT_FORWARD)
-		return forward(s, c, &q, lk.view_flags, out, limit, now_ms);
-	return answer_local(s, &q, &lk, out, limit);
+		return answered_now(s, forward(s, c, &q, lk.view_flags, out, limit, now_ms));
+	return answered_now(s, (int)answer_local(s, &q, &lk, out, limit));
 }
 
 /* ------------------------------------------------------------ upstream replies */
@@ -477,6 +503,7 @@ static void relay(struct dns_server *s, struct pending *p, const uint8_t *pkt,
 	size_t n = relay_build(s, p, pkt, r);
 
 	count_reply(s, s->scratch, s->scratch[3] & 0xf);
+	lat_record(s, s->now - p->start);
 	s->ops.reply(s->ctx, &p->client, s->scratch, n);
 	pending_free(s, p);
 }
@@ -494,6 +521,7 @@ void dns_server_upstream_reply(struct dns_server *s, unsigned int up, bool tcp,
 	unsigned int slot;
 	int rcode;
 
+	s->now = now_ms;
 	if (len < DNS_HDR_LEN || !(slot = s->by_id[dns_rd16(pkt)]))
 		goto bad;
 	p = &s->p[slot - 1];
@@ -533,6 +561,7 @@ uint64_t dns_server_tick(struct dns_server *s, uint64_t now_ms)
 {
 	uint64_t next = UINT64_MAX;
 
+	s->now = now_ms;
 	/* a scan of the table: cheap next to the syscalls that fill it, and
 	 * the timer fires once per due deadline, not per query */
 	for (unsigned int i = 0; s->used && i < s->cap; i++) {

@@ -64,6 +64,9 @@ test_scrape()
 		ctl network attach mon --netns "$C1" >/dev/null &&
 		ctl network attach mon --netns "$C2" >/dev/null
 	check_err $? "create/attach failed"
+	# one local DNS answer (a bare name nothing has: NXDOMAIN, never forwarded)
+	ip netns exec "$C1" dig +time=2 +tries=1 @127.0.0.11 nosuchname >/dev/null
+	check_err $? "no DNS answer in $C1"
 	out=$(mcurl -D "$T/h" "http://$ADDR4/metrics")
 	check_err $? "scrape from MON failed"
 	grep -qi '^content-type: text/plain; version=0.0.4' "$T/h"
@@ -72,6 +75,9 @@ test_scrape()
 	check_err $? "ovn_endpoints local is not 2 over TCP"
 	grep -qE '^ovn_attach_total 2$' <<<"$out" && grep -q '^ovn_attach_duration_seconds_bucket' <<<"$out"
 	check_err $? "attach counter or histogram missing over TCP"
+	grep -qE '^ovn_dns_answer_duration_seconds_bucket\{le="0.001"\} [1-9]' <<<"$out" &&
+		grep -qE '^ovn_dns_answer_duration_seconds_count [1-9]' <<<"$out"
+	check_err $? "DNS answer histogram missing or empty: $(grep dns_answer <<<"$out" | head -3)"
 	# the same series as on the API socket (values may move between reads)
 	n=$(diff <(grep -v '^#' <<<"$out" | awk '{print $1}') \
 		<(sock_metrics | grep -v '^#' | awk '{print $1}') | grep -c '^[<>]')

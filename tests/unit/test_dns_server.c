@@ -319,6 +319,9 @@ static void test_local_vectors(void **state)
 	assert_int_equal(dns_server_counters(fx->s)->rcode[DNS_R_NXDOMAIN], 3);
 	assert_int_equal(dns_server_counters(fx->s)->truncated, 2);
 	assert_int_equal(dns_server_counters(fx->s)->forwarded, 0);
+	/* answered in the call: all in the first latency bucket */
+	assert_int_equal(dns_server_counters(fx->s)->latency[0], ARRAY_SIZE(v));
+	assert_int_equal(dns_server_counters(fx->s)->latency_sum_ms, 0);
 }
 
 static void test_case_echo_and_ptr(void **state)
@@ -464,6 +467,9 @@ static void test_forward_basic(void **state)
 	assert_int_equal(dns_server_pending(fx->s), 0);
 	assert_int_equal(dns_server_tick(fx->s, fx->now + 10000), UINT64_MAX);
 	assert_int_equal(F.nreplies, 1);
+	/* answered 5 ms after it came: the 1 < ms <= 5 bucket */
+	assert_int_equal(dns_server_counters(fx->s)->latency[1], 1);
+	assert_int_equal(dns_server_counters(fx->s)->latency_sum_ms, 5);
 }
 
 static void test_forward_strips_opt(void **state)
@@ -507,6 +513,9 @@ static void test_forward_retry_then_servfail(void **state)
 	assert_int_equal(dns_server_counters(fx->s)->upstream_timeouts, 3);
 	assert_int_equal(dns_server_counters(fx->s)->servfail_deadline, 1);
 	assert_int_equal(dns_server_pending(fx->s), 0);
+	/* the SERVFAIL left 2.5 s after the query: the 1000 < ms <= 2500 bucket */
+	assert_int_equal(dns_server_counters(fx->s)->latency[9], 1);
+	assert_int_equal(dns_server_counters(fx->s)->latency_sum_ms, 2500);
 }
 
 static void test_forward_servfail_moves_on(void **state)
