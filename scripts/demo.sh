@@ -7,7 +7,7 @@
 #   198.18.0.1     198.18.0.2       198.18.0.3       198.18.0.254 redis-server
 #   ovnagent       ovnagent         ovnagent
 #   web1 (front)   web2 (front)     db (back)
-#                  api (front, back)
+#   cache (back)   api (front, back) web3 (front)
 #
 # Networks: "front" dual-stack 198.19.10.0/24 + fd00:10::/64, "back" 198.19.20.0/24.
 # `demo.sh` builds it, shows cross-host traffic and isolation, and leaves it
@@ -19,7 +19,7 @@ BIN=${OVN_BIN:-$ROOT/build/bin}
 D=/run/ovn-demo
 P=ovn-demo
 HOSTS="h1 h2 h3"
-CONTAINERS="web1 web2 api db"
+CONTAINERS="web1 cache web2 api db web3"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
@@ -117,11 +117,15 @@ run ctl h2 network attach front --netns "$P-web2" --name web2 >/dev/null
 run ctl h2 network attach front --netns "$P-api" --name api >/dev/null
 run ctl h2 network attach back --netns "$P-api" --name api >/dev/null
 run ctl h3 network attach back --netns "$P-db" --name db >/dev/null
+run ctl h1 network attach back --netns "$P-cache" --name cache >/dev/null
+run ctl h3 network attach front --netns "$P-web3" --name web3 >/dev/null
 run ctl h3 endpoint ls
 set +e
 say "web1 (h1) -> web2 (h2) over IPv4 and IPv6, through VxLAN"
 run ip netns exec "$P-web1" ping -c 2 -i 0.2 "$(ip_of web2 front ipv4)"
 run ip netns exec "$P-web1" ping -6 -c 2 -i 0.2 "$(ip_of web2 front ipv6)"
+say "web3 (h3) -> web1 (h1) over IPv6"
+run ip netns exec "$P-web3" ping -6 -c 2 -i 0.2 "$(ip_of web1 front ipv6)"
 say "api (h2) -> db (h3) on the back network"
 run ip netns exec "$P-api" ping -c 2 -i 0.2 "$(ip_of db back ipv4)"
 say "Names: each container's resolver (127.0.0.11, served by its host's agent)"
