@@ -5,6 +5,7 @@
 #   make asan       the same build with ASan/UBSan in build-asan/
 #   make deps       install the Debian packages the build and tests need
 #   make demo       a demo cluster in network namespaces (see README)
+#   make bench-gossip  bench/gossip: ovn's gossip next to serf (root)
 
 BUILD   ?= build
 CC      ?= gcc
@@ -40,7 +41,7 @@ AGENT_OBJ := $(call obj,$(AGENT_SRC))
 CLI_OBJ   := $(call obj,$(CLI_SRC))
 TESTS     := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
-all: $(BUILD)/bin/ovnagent $(BUILD)/bin/ovnctl
+all: $(BUILD)/bin/ovnagent $(BUILD)/bin/ovnctl $(BUILD)/bench/gossipd
 
 $(BUILD)/libovn.a: $(LIB_OBJ) $(AGENT_OBJ)
 	@echo "  AR      $@"
@@ -52,6 +53,12 @@ $(BUILD)/bin/ovnagent: $(call obj,agent/main.c) $(BUILD)/libovn.a
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/bin/ovnctl: $(CLI_OBJ) $(BUILD)/libovn.a
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# One gossip node for bench/gossip (built with the rest so it keeps compiling).
+$(BUILD)/bench/gossipd: $(call obj,bench/gossip/gossipd.c) $(BUILD)/libovn.a
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -101,6 +108,10 @@ demo-clean:
 bench: deps all
 	$(Q)bench/attach/run.sh
 
+# ovn's gossip next to serf (root, ~8 min; BENCH_QUICK=1 for ~3 min).
+bench-gossip: deps all
+	$(Q)bench/gossip/run.sh
+
 # libFuzzer targets (clang): tests/fuzz/fuzz.mk lists each target's sources,
 # so a target links only the parser it exercises.
 FUZZ_CC ?= clang
@@ -110,7 +121,7 @@ include mk/install.mk
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all tests check check-unit check-netns check-asan asan deps demo demo-clean bench clean
+.PHONY: all tests check check-unit check-netns check-asan asan deps demo demo-clean bench bench-gossip clean
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
