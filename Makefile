@@ -6,6 +6,7 @@
 #   make deps       install the Debian packages the build and tests need
 #   make demo       a demo cluster in network namespaces (see README)
 #   make bench      every benchmark + plots (BENCH_FULL=1 for full sizes)
+#   make bench-gossip  bench/gossip: ovn's gossip next to serf (root)
 
 BUILD   ?= build
 CC      ?= gcc
@@ -44,7 +45,7 @@ AGENT_OBJ := $(call obj,$(AGENT_SRC))
 CLI_OBJ   := $(call obj,$(CLI_SRC))
 TESTS     := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
-all: $(BUILD)/bin/ovnagent $(BUILD)/bin/ovnctl $(BUILD)/bin/ovn-cni
+all: $(BUILD)/bin/ovnagent $(BUILD)/bin/ovnctl $(BUILD)/bin/ovn-cni $(BUILD)/bench/gossipd
 
 $(BUILD)/libovn.a: $(LIB_OBJ) $(AGENT_OBJ)
 	@echo "  AR      $@"
@@ -61,6 +62,12 @@ $(BUILD)/bin/ovnctl: $(CLI_OBJ) $(BUILD)/libovn.a
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/bin/ovn-cni: $(call obj,$(CNI_SRC)) $(BUILD)/libovn.a
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# One gossip node for bench/gossip (built with the rest so it keeps compiling).
+$(BUILD)/bench/gossipd: $(call obj,bench/gossip/gossipd.c) $(BUILD)/libovn.a
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -121,6 +128,10 @@ demo-clean:
 bench: deps all
 	$(Q)BENCH_DIR=$(abspath $(BUILD))/bench OVN_BIN=$(abspath $(BUILD))/bin bench/run-all.sh
 
+# ovn's gossip next to serf (root, ~8 min; BENCH_QUICK=1 for ~3 min).
+bench-gossip: deps all
+	$(Q)bench/gossip/run.sh
+
 # libFuzzer targets (clang): tests/fuzz/fuzz.mk lists each target's sources,
 # so a target links only the parser it exercises.
 FUZZ_CC ?= clang
@@ -130,7 +141,7 @@ include mk/install.mk
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all tests check check-unit check-netns check-asan asan deps demo demo-clean bench clean
+.PHONY: all tests check check-unit check-netns check-asan asan deps demo demo-clean bench bench-gossip clean
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

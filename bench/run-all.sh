@@ -11,6 +11,8 @@
 #              (bench/dataplane/run.sh, IPCMP=1)             kernel's floor
 #   dns        the dns/ server under dnsperf                 dnsmasq (unbound
 #              (bench/dns/run.sh)                            when installed)
+#   gossip     membership and events, N nodes               serf, same N
+#              (bench/gossip/run.sh)
 #
 # Quick mode (default, a few minutes on 2 cores): small sizes, to check that
 # everything runs and to see the shape. BENCH_FULL=1: the sizes the README's
@@ -31,7 +33,7 @@ HERE=$(dirname "$(readlink -f "$0")")
 ROOT=$(readlink -f "$HERE/..")
 OUT=${BENCH_DIR:-$ROOT/build/bench}
 FULL=${BENCH_FULL:-0}
-ONLY=${BENCH_ONLY:-attach converge dataplane dns}
+ONLY=${BENCH_ONLY:-attach converge dataplane dns gossip}
 REPORT_DIR=${BENCH_REPORT_DIR:-$OUT/report}
 export OVN_BIN=${OVN_BIN:-$ROOT/build/bin}
 
@@ -50,6 +52,7 @@ cmd_of()
 		converge) echo "SAMPLES=30 BACKENDS='redis etcd' bench/converge/run.sh 3 10 30" ;;
 		dataplane) echo "IPCMP=1 bench/dataplane/run.sh 1000" ;;
 		dns) echo "bench/dns/run.sh -l 15 -Q '20000 2000'" ;;
+		gossip) echo "bench/gossip/run.sh" ;;
 		esac
 	else
 		case $1 in
@@ -57,6 +60,7 @@ cmd_of()
 		converge) echo "SAMPLES=10 BACKENDS='redis etcd' bench/converge/run.sh 3" ;;
 		dataplane) echo "IPCMP=1 bench/dataplane/run.sh 200" ;;
 		dns) echo "bench/dns/run.sh -l 3 -Q 2000" ;;
+		gossip) echo "BENCH_QUICK=1 bench/gossip/run.sh" ;;
 		esac
 	fi
 }
