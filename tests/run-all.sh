@@ -9,6 +9,7 @@
 #          on; for BUILD_DIR build-asan it defaults to 1, as in `make asan`,
 #          so a rebuild there never drops the sanitizers.
 #   unit   tests/run-unit.sh BUILD_DIR       ("unit: N passed, ..." parsed)
+#   sim    the gossip simulator, every scenario ("sim: N passed, ..." parsed)
 #   netns  tests/netns/run.sh, OVN_BIN=<abs BUILD_DIR>/bin  ("netns: ...")
 # A stage whose totals line is missing counts 1 failed.
 #
@@ -75,6 +76,27 @@ stage_build()
 	make "${args[@]}" all tests
 }
 
+# stage_sim: the gossip simulator (tests/sim: virtual time, lossy and
+# partitionable network) built into BUILD_DIR/sim (with the sanitizers for
+# build-asan) and run over every scenario; one result per scenario.
+stage_sim()
+{
+	local san=${SAN:-} bin=$BUILD/sim/run line re='^sim: [0-9]+ scenarios, ([0-9]+) passed, ([0-9]+) failed$'
+
+	[[ -z $san && $(basename "$BUILD") == build-asan ]] && san=1
+	bin=$(readlink -m "$bin")
+	make -C "$ROOT/tests/sim" --no-print-directory "OUT=$bin" ${san:+SAN=$san} "$bin" ||
+		{ echo "sim: 0 passed, 1 failed, 0 skipped"; return 1; }
+	"$bin" >"$BUILD/sim/run.log" 2>&1
+	grep -E ' (ok|FAILED)$|assert_failed' "$BUILD/sim/run.log"
+	line=$(grep -E "$re" "$BUILD/sim/run.log" | tail -n 1)
+	if [[ $line =~ $re ]]; then
+		echo "sim: ${BASH_REMATCH[1]} passed, ${BASH_REMATCH[2]} failed, 0 skipped"
+	else
+		echo "sim: 0 passed, 1 failed, 0 skipped"
+	fi
+}
+
 main()
 {
 	local total_start
@@ -93,6 +115,9 @@ main()
 
 	stage unit tests/run-unit.sh "$BUILD"
 	add_totals unit "$OUT"
+
+	stage sim stage_sim
+	add_totals sim "$OUT"
 
 	stage netns env OVN_BIN="$(readlink -m "$BUILD/bin")" tests/netns/run.sh
 	add_totals netns "$OUT"

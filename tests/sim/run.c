@@ -56,6 +56,8 @@ int main(int argc, char **argv)
 				;
 			if (a == argc)
 				continue;
+		} else if (sim_scenarios[i].bench) {
+			continue;
 		}
 		failed += run_one(&sim_scenarios[i], seed);
 		ran++;

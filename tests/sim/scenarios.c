@@ -421,7 +421,8 @@ static void ev_seen(struct sim *s, struct sim_node *at, const char *name, const 
 		w->seen[at->idx] = s->now - w->t0 + 1;
 }
 
-static void ev_run(const char *pre, uint64_t seed, size_t n, bool eager)
+static void ev_run(const char *pre, uint64_t seed, size_t n, bool eager,
+		   const struct gossip_config *profile)
 {
 	struct sim *s = sim_new(n, seed);
 	uint64_t *lat = calloc(n, sizeof(*lat)), idle0 = 0, idle1 = 0, p0 = 0, p1 = 0, b0 = 0;
@@ -430,6 +431,8 @@ static void ev_run(const char *pre, uint64_t seed, size_t n, bool eager)
 	size_t i, k;
 	const char payload[] = "net=web ip4=198.19.0.5 mac=02:42:c6:13:00:05 vtep=198.18.0.1";
 
+	if (profile)
+		s->base = *profile;
 	s->base.eager_events = eager;
 	conv = build(s, n, 10 * SEC, 300 * SEC);
 	printf("%s.nodes %zu\n%s.build_converge_ms %llu\n", pre, n, pre, (unsigned long long)conv);
@@ -483,8 +486,24 @@ static void ev_run(const char *pre, uint64_t seed, size_t n, bool eager)
 
 static int scn_event(uint64_t seed)
 {
-	ev_run("event", seed, 1000, false);
-	ev_run("event_eager", seed, 1000, true);
+	ev_run("event", seed, 1000, false, NULL);
+	ev_run("event_eager", seed, 1000, true, NULL);
+	return 0;
+}
+
+/* Dissemination time against N with the agent's profile (a benchmark:
+ * minutes of wall time at 10,000). */
+static int scn_scale(uint64_t seed)
+{
+	static const size_t sizes[] = { 1000, 2000, 5000, 10000 };
+	struct gossip_config cfg;
+	char pre[32];
+
+	ovn_profile(&cfg);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		snprintf(pre, sizeof(pre), "scale_n%zu", sizes[i]);
+		ev_run(pre, seed, sizes[i], true, &cfg);
+	}
 	return 0;
 }
 
@@ -570,12 +589,14 @@ static int scn_keys(uint64_t seed)
 }
 
 const struct scenario sim_scenarios[] = {
-	{ "join", scn_join, "100 members join via one seed; a late joiner's spread" },
-	{ "kill", scn_kill, "crash detection time at N=50, LAN and fast profiles" },
-	{ "loss", scn_loss, "10% loss for 10 virtual minutes: no false failures" },
-	{ "split", scn_split, "partition in halves for 90 s, heal, merge" },
-	{ "event", scn_event, "one event to N=1000: latency and packets per member" },
-	{ "keys", scn_keys, "key rotation without losing members" },
+	{ "join", scn_join, "100 members join via one seed; a late joiner's spread", false },
+	{ "kill", scn_kill, "crash detection time at N=50, LAN and fast profiles", false },
+	{ "loss", scn_loss, "10% loss for 10 virtual minutes: no false failures", false },
+	{ "split", scn_split, "partition in halves for 90 s, heal, merge", false },
+	{ "event", scn_event, "one event to N=1000: latency and packets per member", false },
+	{ "keys", scn_keys, "key rotation without losing members", false },
+	{ "scale", scn_scale, "benchmark: one event to N = 1,000..10,000, ovn profile",
+	  .bench = true },
 };
 const unsigned sim_nscenarios = sizeof(sim_scenarios) / sizeof(sim_scenarios[0]);
 

@@ -4,12 +4,14 @@
 #ifndef OVN_SIM_SCENARIOS_H
 #define OVN_SIM_SCENARIOS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct scenario {
 	const char *name;
 	int (*fn)(uint64_t seed);
 	const char *help;
+	bool bench;	/* long: runs only when named, not by default */
 };
 
 extern const struct scenario sim_scenarios[];
