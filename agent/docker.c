@@ -23,7 +23,9 @@
  *    the plugin created it, no binding of any host is left and it has no
  *    endpoint.
  *  - CreateEndpoint checks and remembers the address and MAC (answering
- *    02:42+IPv4 when Docker gave none); Join makes the ovn endpoint
+ *    02:42+IPv4 when Docker gave none) and Docker's -p port map (decoded by
+ *    docker_portmap_parse, checked as an attach's "publish" so that
+ *    `docker run` shows a refusal); Join makes the ovn endpoint
  *    (netmgr_attach_docker) and answers SrcName dk-<id12>; DeleteEndpoint
  *    detaches it (deleting the veth wherever dockerd left its other end).
  *    Leave does nothing: dockerd moves the interface back after Leave, and
@@ -36,9 +38,12 @@
  *    docker.api set, docker_names.c asks dockerd for it after each Join.
  *
  * Does not: support --ip-range (SubPool), --aux-address on a network not
- * yet created, IPAM without --subnet, or Swarm (global scope).
+ * yet created, IPAM without --subnet, Swarm (global scope), or -p without a
+ * host port or with a host port range (the API cannot report a port the
+ * driver chose).
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +69,8 @@ struct pending_ep {
 	char network[NM_NAME_MAX + 1];
 	struct ovn_prefix ipv4, ipv6;
 	struct ovn_mac mac;
+	int n_publish;			/* Docker's -p, from CreateEndpoint */
+	struct nm_publish *publish;	/* owned */
 	struct pending_ep *next;
 };
 
@@ -283,6 +290,137 @@ int docker_ep_req_parse(const json_t *j, bool want_sandbox, struct docker_ep_req
 	if (v[0] != '/' || strlen(v) >= sizeof(r->sandbox))
 		return ovn_err_set(err, -EINVAL, "SandboxKey '%.80s' is not an absolute path", v);
 	snprintf(r->sandbox, sizeof(r->sandbox), "%s", v);
+	return 0;
+}
+
+#define PORTMAP_OPT "com.docker.network.portmap"
+
+/* An integer member in [0, 65535]; 0 when absent or null. */
+static int get_u16(const json_t *j, const char *key, size_t i, unsigned *out,
+		   struct ovn_err *err)
+{
+	json_t *v = json_object_get(j, key);
+
+	*out = 0;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 65535)
+		return ovn_err_set(err, -EINVAL, "%s[%zu].%s: not an integer from 0 to 65535",
+				   PORTMAP_OPT, i, key);
+	*out = (unsigned)json_integer_value(v);
+	return 0;
+}
+
+/* One entry -> p. "IP" (the container's address) is ignored: the endpoint
+ * has its own addresses, and dockerd leaves it empty here anyway. */
+static int portmap_entry(const json_t *j, size_t i, struct nm_publish *p, struct ovn_err *err)
+{
+	unsigned proto, port, host_port, end;
+	const char *hip;
+	json_t *v;
+	int r;
+
+	memset(p, 0, sizeof(*p));
+	if (!json_is_object(j))
+		return ovn_err_set(err, -EINVAL, "%s[%zu]: not an object", PORTMAP_OPT, i);
+	if ((r = get_u16(j, "Proto", i, &proto, err)) < 0 ||
+	    (r = get_u16(j, "Port", i, &port, err)) < 0 ||
+	    (r = get_u16(j, "HostPort", i, &host_port, err)) < 0 ||
+	    (r = get_u16(j, "HostPortEnd", i, &end, err)) < 0)
+		return r;
+	v = json_object_get(j, "HostIP");
+	if (v && !json_is_null(v) && !json_is_string(v))
+		return ovn_err_set(err, -EINVAL, "%s[%zu].HostIP: not a string", PORTMAP_OPT, i);
+	hip = json_is_string(v) ? json_string_value(v) : "";
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return ovn_err_set(err, -EINVAL, "published port %u: protocol %u is not supported "
+				   "by the ovn driver (only tcp and udp)", port, proto);
+	if (!port)
+		return ovn_err_set(err, -EINVAL, "%s[%zu]: no container Port", PORTMAP_OPT, i);
+	/* Docker's own driver picks a free host port for "-p 80" and for a
+	 * range; ours would have to tell dockerd which one it took, and the
+	 * remote driver API has no answer field for that. */
+	if (!host_port)
+		return ovn_err_set(err, -EINVAL, "published port %u: the ovn driver does not "
+				   "choose host ports; give one: -p HOST_PORT:%u", port, port);
+	if (end && end != host_port)
+		return ovn_err_set(err, -EINVAL, "published port %u: host port ranges (%u-%u) "
+				   "are not supported by the ovn driver; give one host port: "
+				   "-p HOST_PORT:%u", port, host_port, end, port);
+	p->proto = (uint8_t)proto;
+	p->port = (uint16_t)port;
+	p->host_port = (uint16_t)host_port;
+	if (hip[0] && ovn_ip_parse(&p->host_ip, hip) < 0)
+		return ovn_err_set(err, -EINVAL, "published port %u: HostIP '%.60s' is not an IP "
+				   "address", port, hip);
+	for (int k = 0; k < ovn_ip_bytes(&p->host_ip); k++)
+		if (p->host_ip.b[k])
+			return 0;
+	memset(&p->host_ip, 0, sizeof(p->host_ip));	/* "", 0.0.0.0, :: */
+	return 0;
+}
+
+static bool publish_same(const struct nm_publish *a, const struct nm_publish *b)
+{
+	return a->proto == b->proto && a->host_port == b->host_port && a->port == b->port &&
+	       a->host_ip.family == b->host_ip.family &&
+	       (!a->host_ip.family || ovn_ip_equal(&a->host_ip, &b->host_ip));
+}
+
+/* Append p to list unless an equal entry is there; a clashing one is an
+ * error (the same host port cannot lead to two container ports). */
+static int portmap_add(struct nm_publish *list, int *n, const struct nm_publish *p,
+		       struct ovn_err *err)
+{
+	char a[NM_PUBLISH_STRLEN], b[NM_PUBLISH_STRLEN];
+
+	for (int k = 0; k < *n; k++) {
+		if (publish_same(&list[k], p))
+			return 0;
+		if (model_publish_clash(&list[k], p))
+			return ovn_err_set(err, -EINVAL, "published ports %s and %s use the same "
+					   "host port", model_publish_str(&list[k], a),
+					   model_publish_str(p, b));
+	}
+	list[(*n)++] = *p;
+	return 0;
+}
+
+int docker_portmap_parse(const json_t *options, struct nm_publish **out, int *n,
+			 struct ovn_err *err)
+{
+	json_t *v = json_is_object(options) ? json_object_get(options, PORTMAP_OPT) : NULL;
+	struct nm_publish *list = NULL, p;
+	size_t i;
+	int r = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (options && !json_is_null(options) && !json_is_object(options))
+		return ovn_err_set(err, -EINVAL, "Options: not an object");
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_array(v))
+		return ovn_err_set(err, -EINVAL, "%s: not an array", PORTMAP_OPT);
+	if (json_array_size(v) > NM_PUBLISH_MAX)
+		return ovn_err_set(err, -EINVAL, "at most %d published ports per container",
+				   NM_PUBLISH_MAX);
+	if (!json_array_size(v))
+		return 0;
+	list = calloc(json_array_size(v), sizeof(*list));
+	if (!list)
+		return ovn_err_set(err, -ENOMEM, "out of memory");
+	for (i = 0; i < json_array_size(v) && r == 0; i++) {
+		r = portmap_entry(json_array_get(v, i), i, &p, err);
+		if (r == 0)
+			r = portmap_add(list, n, &p, err);
+	}
+	if (r < 0) {
+		free(list);
+		*n = 0;
+		return r;
+	}
+	*out = list;
 	return 0;
 }
 
@@ -737,9 +875,55 @@ static void pend_del(struct docker *d, const char *eid)
 			struct pending_ep *p = *pp;
 
 			*pp = p->next;
+			free(p->publish);
 			free(p);
 			return;
 		}
+}
+
+/* A host port another CreateEndpoint of this host announced and whose
+ * Join has not made the endpoint yet (netmgr knows only made ones). */
+static const struct pending_ep *pend_port_owner(struct docker *d, const char *eid,
+						const struct nm_publish *p, int n,
+						const struct nm_publish **clash)
+{
+	for (struct pending_ep *o = d->pending; o; o = o->next) {
+		if (!strcmp(o->eid, eid))
+			continue;
+		for (int i = 0; i < o->n_publish; i++)
+			for (int k = 0; k < n; k++)
+				if (model_publish_clash(&o->publish[i], &p[k])) {
+					*clash = &p[k];
+					return o;
+				}
+	}
+	return NULL;
+}
+
+/* Docker's -p: decoded, then the checks an attach with "publish" makes,
+ * here where dockerd shows the refusal ("failed to create endpoint"). */
+static int ep_ports(struct docker *d, const json_t *j, const struct docker_ep_req *r,
+		    const char *net, struct nm_publish **out, int *n, struct ovn_err *err)
+{
+	const struct nm_publish *clash = NULL;
+	char s[NM_PUBLISH_STRLEN];
+	int rc;
+
+	rc = docker_portmap_parse(json_object_get(j, "Options"), out, n, err);
+	if (rc < 0 || !*n)
+		return rc;
+	rc = netmgr_publish_check(d->nm, net, &r->ipv4, &r->ipv6, *out, *n, err);
+	if (rc == 0 && pend_port_owner(d, r->endpoint_id, *out, *n, &clash))
+		rc = ovn_err_set(err, -EEXIST, "publish %s: host port %u/%s is being published "
+				 "by another container starting on this host",
+				 model_publish_str(clash, s), clash->host_port,
+				 clash->proto == IPPROTO_UDP ? "udp" : "tcp");
+	if (rc < 0) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
 }
 
 static void h_create_endpoint(struct http_req *req, void *arg)
@@ -749,6 +933,8 @@ static void h_create_endpoint(struct http_req *req, void *arg)
 	struct docker_ep_req r;
 	struct ovn_err err = { 0 };
 	struct pending_ep *p;
+	struct nm_publish *ports = NULL;
+	int n_ports = 0;
 	char mac[OVN_MAC_STRLEN];
 	json_t *j = body_json(req);
 
@@ -758,14 +944,27 @@ static void h_create_endpoint(struct http_req *req, void *arg)
 		json_decref(j);
 		return reply_err(req, err.msg);
 	}
-	json_decref(j);
-	if (!(n = bound_net(d, req, r.network_id)))
+	if (!(n = bound_net(d, req, r.network_id))) {
+		json_decref(j);
 		return;
-	if (!r.ipv4.ip.family && !r.ipv6.ip.family)
+	}
+	if (!r.ipv4.ip.family && !r.ipv6.ip.family) {
+		json_decref(j);
 		return reply_err(req, "no address: create the network with --ipam-driver ovn");
+	}
+	if (ep_ports(d, j, &r, n->name, &ports, &n_ports, &err) < 0) {
+		json_decref(j);
+		return reply_err(req, err.msg);
+	}
+	json_decref(j);
 	p = pend_find(d, r.endpoint_id);
-	if (!p && !(p = calloc(1, sizeof(*p))))
+	if (!p && !(p = calloc(1, sizeof(*p)))) {
+		free(ports);
 		return reply_err(req, "out of memory");
+	}
+	free(p->publish);
+	p->publish = TAKE_PTR(ports);
+	p->n_publish = n_ports;
 	if (!p->eid[0]) {
 		p->next = d->pending;
 		d->pending = p;
@@ -854,6 +1053,8 @@ static void h_join(struct http_req *req, void *arg)
 	a.mac = p->mac;
 	a.ipv4 = p->ipv4;
 	a.ipv6 = p->ipv6;
+	a.n_publish = p->n_publish;
+	a.publish = p->publish;
 	netmgr_attach_docker(d->nm, &a, joined, c);
 }
 

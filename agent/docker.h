@@ -68,6 +68,19 @@ struct docker_ep_req {
 int docker_ep_req_parse(const json_t *j, bool want_sandbox, struct docker_ep_req *r,
 			struct ovn_err *err);
 
+/* The "com.docker.network.portmap" member of CreateEndpoint's (and Join's)
+ * Options: [{"Proto":6|17,"IP":"","Port":80,"HostIP":"","HostPort":8080,
+ * "HostPortEnd":8080}, ...] -> *out (malloc'd, NULL when *n is 0). Options
+ * or the member absent or null: no ports. Refused with -EINVAL and a
+ * message dockerd shows: a HostPort of 0 (the driver would have to choose
+ * one), a range (HostPortEnd other than 0 or HostPort), a protocol other
+ * than tcp/udp, a bad HostIP, wrong types, two entries on the same host
+ * port with different container ports, more than NM_PUBLISH_MAX. Entries
+ * equal after normalising ("0.0.0.0" and "::" are every address, as "")
+ * are kept once. */
+int docker_portmap_parse(const json_t *options, struct nm_publish **out, int *n,
+			 struct ovn_err *err);
+
 struct docker_pool_req {
 	struct ovn_prefix pool;
 	bool v6;

@@ -1845,6 +1845,26 @@ static int own_netns_open(struct ovn_err *err)
 	return fd;
 }
 
+int netmgr_publish_check(struct netmgr *nm, const char *net, const struct ovn_prefix *ipv4,
+			 const struct ovn_prefix *ipv6, const struct nm_publish *p, int n,
+			 struct ovn_err *err)
+{
+	struct net *nt = net_find(nm, net);
+	struct ep e = { 0 };
+
+	if (!nt || nt->removing)
+		return ovn_err_set(err, -ENOENT, "no network %s", net);
+	/* A throwaway endpoint: the checks read only its network, addresses
+	 * and ports, and it is linked nowhere, so it clashes with nothing of
+	 * its own. */
+	e.net = nt;
+	e.rec.ipv4 = *ipv4;
+	e.rec.ipv6 = *ipv6;
+	e.rec.n_publish = n;
+	e.rec.publish = (struct nm_publish *)p;
+	return egress_publish_check(nm, &e, err);
+}
+
 void netmgr_attach_docker(struct netmgr *nm, const struct nm_docker_attach *a, netmgr_cb cb,
 			  void *arg)
 {
@@ -1889,12 +1909,28 @@ void netmgr_attach_docker(struct netmgr *nm, const struct nm_docker_attach *a, n
 	e->rec.ipv6 = a->ipv6;
 	e->rec.docker = true;
 	model_now(e->rec.created);
+	r = -ENOMEM;
+	if (a->n_publish) {
+		e->rec.publish = calloc((size_t)a->n_publish, sizeof(*e->rec.publish));
+		if (!e->rec.publish) {
+			ovn_err_set(&op->err, r, "out of memory");
+			goto fail_ep;
+		}
+		memcpy(e->rec.publish, a->publish, (size_t)a->n_publish * sizeof(*a->publish));
+		e->rec.n_publish = a->n_publish;
+	}
+	if ((r = egress_publish_check(nm, e, &op->err)) < 0)
+		goto fail_ep;
 	fd = own_netns_open(&op->err);
 	r = attach_run(op, n, e, fd);
 	if (r < 0)
 		goto fail;
 	close(fd);
 	return;
+fail_ep:
+	/* Not linked yet: attach_run has not taken it over. */
+	nm_endpoint_free(&e->rec);
+	free(e);
 fail:
 	if (fd >= 0)
 		close(fd);

@@ -98,7 +98,20 @@ struct nm_docker_attach {
 	char name[NM_DNS_MAX + 1];	/* "" = none */
 	struct ovn_mac mac;
 	struct ovn_prefix ipv4, ipv6;	/* family 0 = none */
+	/* Docker's -p, copied into the record: checked again (another attach
+	 * may have taken a host port since CreateEndpoint) and installed as
+	 * for an attach with "publish". */
+	int n_publish;
+	const struct nm_publish *publish;	/* borrowed */
 };
+
+/* Would an endpoint with these addresses on net be allowed to publish
+ * these ports now (the checks of an attach with "publish": egress enabled,
+ * network not internal, host address local, host port free on this host)?
+ * 0, or -ENOENT / -EINVAL / -EEXIST with err saying why. Changes nothing. */
+int netmgr_publish_check(struct netmgr *nm, const char *net, const struct ovn_prefix *ipv4,
+			 const struct ovn_prefix *ipv6, const struct nm_publish *p, int n,
+			 struct ovn_err *err);
 
 void netmgr_attach_docker(struct netmgr *nm, const struct nm_docker_attach *a, netmgr_cb cb,
 			  void *arg);

@@ -14,6 +14,9 @@
 # three namespaces of its host, started before dockerd. dockerd is entered
 # with nsenter, never `ip netns exec` (which empties /sys/fs/cgroup).
 #
+# c3 on h1 publishes -p 8080:80 (busybox nc); host 2's namespace reaches it
+# on h1's underlay address through the agent's nftables table.
+#
 # Docker network "blue" on both hosts is bound (-o ovn.network=blue) to one
 # ovn network, 198.19.7.0/24. Each agent learns its containers' names from
 # its dockerd's API socket (docker.api) and answers them on 127.0.0.53 in
@@ -22,7 +25,7 @@
 # reported SKIP, loudly, never passed.
 
 # shellcheck disable=SC2034
-ALL_TESTS="test_network_bind test_cross_host_ping test_names test_connect_disconnect
+ALL_TESTS="test_network_bind test_cross_host_ping test_names test_publish test_connect_disconnect
 	test_bad_input test_agent_kill9 test_agent_sigterm test_teardown"
 HERE=$(dirname "$(readlink -f "$0")")
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -92,7 +95,7 @@ image_import()
 
 	mkdir -p "$rootfs/bin" "$rootfs/etc" "$rootfs/tmp"
 	cp /bin/busybox "$rootfs/bin/" || return 1
-	for a in sh ip ping nslookup sleep cat ls hostname true echo ifconfig; do
+	for a in sh ip ping nslookup sleep cat ls hostname true echo ifconfig nc; do
 		ln -sf busybox "$rootfs/bin/$a"
 	done
 	tar -C "$rootfs" -cf "$R/bb.tar" . || return 1
@@ -217,6 +220,78 @@ test_names()
 	resolves 1 c1 nosuch-ctr 198.19.7.
 	check_fail $? "an unknown name resolved"
 	log_test "docker: containers on two hosts resolve each other by name"
+}
+
+# ask_port NS IP PORT: what a TCP server at IP:PORT says to a client in NS.
+ask_port()
+{
+	ip netns exec "$1" timeout 5 socat -T2 - "TCP:$2:$3,connect-timeout=2" </dev/null \
+		2>/dev/null
+}
+
+# nft_has_port I PORT: host I's ovn table maps host port PORT.
+nft_has_port()
+{
+	ip netns exec "${HOST_NS[$1]}" nft list table inet ovn 2>/dev/null | grep -qw "$2"
+}
+
+keys_are() { [[ $(ipam_keys | sort) == "$1" ]]; }
+hello_on() { [[ $(ask_port "${HOST_NS[2]}" "$1" 8080) == hello ]]; }
+
+test_publish()
+{
+	need_docker "docker: -p publishes a port without docker-proxy, refused when taken" || return
+	local ul1 out keys
+
+	RET=0
+	ul1=$(host_underlay_ip "${HOST_NS[1]}")
+	keys=$(ipam_keys | sort)
+	dk 1 run -d --name c3 -p 8080:80 --network blue bb:latest \
+		sh -c 'while true; do echo hello | nc -l -p 80; done' >/dev/null
+	check_err $? "run c3 -p 8080:80"
+	# From host 2's namespace (no container), to host 1's underlay address.
+	slowwait 10 hello_on "$ul1"
+	check_err $? "h2 -> $ul1:8080: '$(ask_port "${HOST_NS[2]}" "$ul1" 8080)'"
+	nft_has_port 1 8080
+	check_err $? "host port 8080 not in h1's table inet ovn"
+	[[ $(ovnctl_on h1 --json endpoint ls --network blue | jq -r '.[].publish // empty | .[]') \
+		== "8080:80/tcp" ]]
+	check_err $? "the endpoint record should carry publish 8080:80/tcp"
+	out=$(dk 1 run -d --name c4 -p 8080:81 --network blue bb:latest sleep 3600 2>&1)
+	check_fail $? "a second container got host port 8080"
+	grep -q "host port 8080/tcp is already published" <<<"$out"
+	check_err $? "message: $out"
+	dk 1 rm -f c4 &>/dev/null
+	out=$(dk 1 run -d --name c5 -p 9000-9001:80 --network blue bb:latest sleep 3600 2>&1)
+	check_fail $? "a host port range was accepted"
+	grep -q "host port ranges (9000-9001) are not supported" <<<"$out"
+	check_err $? "range message: $out"
+	dk 1 rm -f c5 &>/dev/null
+	out=$(dk 1 run -d --name c5 -p 80 --network blue bb:latest sleep 3600 2>&1)
+	check_fail $? "-p without a host port was accepted"
+	grep -q "does not choose host ports" <<<"$out"
+	check_err $? "-p 80 message: $out"
+	dk 1 rm -f c5 &>/dev/null
+	slowwait 10 hello_on "$ul1"
+	check_err $? "c3's port broken by the refused containers"
+	# The mapping is part of the endpoint record: a kill -9 and restart
+	# keeps it, and the restarted agent removes it at rm.
+	agent_kill h1
+	docker_agent_start 1
+	check_err $? "agent h1 restart"
+	slowwait 10 hello_on "$ul1"
+	check_err $? "h2 -> $ul1:8080 after the agent's restart"
+	dk 1 rm -f c3 >/dev/null
+	check_err $? "rm -f c3"
+	nft_has_port 1 8080
+	check_fail $? "host port 8080 still in h1's table after rm -f"
+	hello_on "$ul1"
+	check_fail $? "port 8080 still answers after rm -f"
+	[[ $(host_links 1 | wc -l) == 1 ]]
+	check_err $? "h1 should hold exactly c1's host end: $(host_links 1 | xargs)"
+	busywait 5000 keys_are "$keys"
+	check_err $? "reservations changed: $(ipam_keys | xargs)"
+	log_test "docker: -p publishes a port without docker-proxy, refused when taken"
 }
 
 test_connect_disconnect()
@@ -349,7 +424,7 @@ docker_cleanup()
 
 	for i in 1 2; do
 		if [[ -S $R/h$i/docker.sock ]]; then
-			dk "$i" rm -f c1 c2 &>/dev/null
+			dk "$i" rm -f c1 c2 c3 c4 c5 &>/dev/null
 			dk "$i" network rm blue green &>/dev/null
 		fi
 		spawn_stop "dockerd:h$i" 20000
@@ -377,6 +452,8 @@ require_ovn_bin
 require_command jq
 require_command curl
 require_command redis-cli
+require_command socat
+require_command nft
 underlay_create 2 || exit 1
 store_start redis || exit $?
 mkdir -p "$R/ns" && mount --bind "$R/ns" "$R/ns" && mount --make-private "$R/ns" || exit 1

@@ -308,6 +308,134 @@ static void test_name_from_list_bad(void **state)
 			 -EINVAL);
 }
 
+/* Docker's -p as CreateEndpoint carries it (docs/docker.md). */
+static void test_portmap(void **state)
+{
+	json_t *j = J("{\"com.docker.network.endpoint.exposedports\":[{\"Proto\":6,\"Port\":9000},"
+		      "{\"Proto\":6,\"Port\":80}],\"com.docker.network.portmap\":["
+		      "{\"Proto\":6,\"IP\":\"\",\"Port\":80,\"HostIP\":\"\",\"HostPort\":8080,"
+		      "\"HostPortEnd\":8080},"
+		      "{\"Proto\":17,\"IP\":\"\",\"Port\":53,\"HostIP\":\"198.18.0.1\","
+		      "\"HostPort\":5353,\"HostPortEnd\":0},"
+		      "{\"Proto\":6,\"Port\":443,\"HostIP\":\"fd00::1\",\"HostPort\":8443},"
+		      "{\"Proto\":6,\"IP\":\"\",\"Port\":80,\"HostIP\":\"0.0.0.0\","
+		      "\"HostPort\":8080,"
+		      "\"HostPortEnd\":8080},"
+		      "{\"Proto\":6,\"IP\":\"\",\"Port\":80,\"HostIP\":\"::\",\"HostPort\":8080,"
+		      "\"HostPortEnd\":8080}]}");
+	struct ovn_err err = { 0 };
+	struct nm_publish *p = NULL;
+	char buf[NM_PUBLISH_STRLEN];
+	int n = -1;
+
+	(void)state;
+	assert_int_equal(docker_portmap_parse(j, &p, &n, &err), 0);
+	/* 0.0.0.0 and :: are every address, as "": the same entry, kept once. */
+	assert_int_equal(n, 3);
+	assert_string_equal(model_publish_str(&p[0], buf), "8080:80/tcp");
+	assert_string_equal(model_publish_str(&p[1], buf), "198.18.0.1:5353:53/udp");
+	assert_string_equal(model_publish_str(&p[2], buf), "[fd00::1]:8443:443/tcp");
+	free(p);
+	json_decref(j);
+
+	/* No ports: empty list, member null or absent, Options null/absent. */
+	static const char *const none[] = {
+		"{\"com.docker.network.portmap\":[]}",
+		"{\"com.docker.network.portmap\":null}",
+		"{}",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(none); i++) {
+		j = J(none[i]);
+		n = -1;
+		p = (struct nm_publish *)&err;	/* must be reset */
+		assert_int_equal(docker_portmap_parse(j, &p, &n, &err), 0);
+		assert_int_equal(n, 0);
+		assert_null(p);
+		json_decref(j);
+	}
+	assert_int_equal(docker_portmap_parse(NULL, &p, &n, &err), 0);
+	assert_int_equal(n, 0);
+	j = json_null();
+	assert_int_equal(docker_portmap_parse(j, &p, &n, &err), 0);
+	assert_int_equal(n, 0);
+	json_decref(j);
+}
+
+static void test_portmap_bad(void **state)
+{
+	static const struct {
+		const char *body, *msg;
+	} bad[] = {
+		{ "[{\"Proto\":6,\"Port\":80,\"HostPort\":0}]", "give one: -p HOST_PORT:80" },
+		{ "[{\"Proto\":6,\"Port\":80}]", "give one: -p HOST_PORT:80" },
+		{ "[{\"Proto\":6,\"Port\":80,\"HostPort\":8080,\"HostPortEnd\":8090}]",
+		  "ranges (8080-8090) are not supported" },
+		{ "[{\"Proto\":132,\"Port\":80,\"HostPort\":8080}]",
+		  "protocol 132 is not supported" },
+		{ "[{\"Proto\":6,\"Port\":0,\"HostPort\":8080}]", "no container Port" },
+		{ "[{\"Proto\":6,\"Port\":80,\"HostPort\":70000}]", "].HostPort: not an integer" },
+		{ "[{\"Proto\":6,\"Port\":80,\"HostPort\":-1}]", "].HostPort: not an integer" },
+		{ "[{\"Proto\":\"tcp\",\"Port\":80,\"HostPort\":8080}]",
+		  "].Proto: not an integer" },
+		{ "[{\"Proto\":6,\"Port\":\"80\",\"HostPort\":8080}]", "].Port: not an integer" },
+		{ "[{\"Proto\":6,\"Port\":80.5,\"HostPort\":8080}]", "].Port: not an integer" },
+		{ "[{\"Proto\":6,\"Port\":80,\"HostPort\":8080,\"HostIP\":\"fd00::zz\"}]",
+		  "HostIP 'fd00::zz' is not an IP" },
+		{ "[{\"Proto\":6,\"Port\":80,\"HostPort\":8080,\"HostIP\":7}]",
+		  "HostIP: not a string" },
+		{ "[{\"Proto\":6,\"Port\":80,\"HostPort\":8080},{\"Proto\":6,\"Port\":81,"
+		  "\"HostPort\":8080,\"HostIP\":\"198.18.0.1\"}]",
+		  "8080:80/tcp and 198.18.0.1:8080:81/tcp use the same host port" },
+		{ "[7]", "portmap[0]: not an object" },
+		{ "{\"Proto\":6}", "portmap: not an array" },
+		{ "\"8080:80\"", "portmap: not an array" },
+	};
+	char body[512];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct ovn_err err = { 0 };
+		struct nm_publish *p = NULL;
+		int n = -1;
+		json_t *j;
+
+		snprintf(body, sizeof(body), "{\"com.docker.network.portmap\":%s}", bad[i].body);
+		j = J(body);
+		assert_int_equal(docker_portmap_parse(j, &p, &n, &err), -EINVAL);
+		assert_null(p);
+		assert_int_equal(n, 0);
+		if (!strstr(err.msg, bad[i].msg))
+			fail_msg("%s: message '%s' lacks '%s'", bad[i].body, err.msg, bad[i].msg);
+		json_decref(j);
+	}
+	/* Options itself of the wrong type. */
+	{
+		struct ovn_err err = { 0 };
+		struct nm_publish *p = NULL;
+		int n = -1;
+		json_t *j = J("[1]");
+
+		assert_int_equal(docker_portmap_parse(j, &p, &n, &err), -EINVAL);
+		assert_non_null(strstr(err.msg, "Options"));
+		json_decref(j);
+	}
+	/* More than NM_PUBLISH_MAX entries. */
+	{
+		struct ovn_err err = { 0 };
+		struct nm_publish *p = NULL;
+		json_t *a = json_array(), *o = json_object();
+		int n = -1;
+
+		for (int i = 0; i <= NM_PUBLISH_MAX; i++)
+			json_array_append_new(a, json_pack("{s:i,s:i,s:i}", "Proto", 6, "Port", 80,
+							   "HostPort", 8000 + i));
+		json_object_set_new(o, "com.docker.network.portmap", a);
+		assert_int_equal(docker_portmap_parse(o, &p, &n, &err), -EINVAL);
+		assert_non_null(strstr(err.msg, "at most"));
+		json_decref(o);
+	}
+}
+
 static void test_http_body(void **state)
 {
 	static const char ok[] = "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n"
@@ -343,6 +471,8 @@ int main(void)
 		cmocka_unit_test(test_name_from_list),
 		cmocka_unit_test(test_name_from_list_bad),
 		cmocka_unit_test(test_http_body),
+		cmocka_unit_test(test_portmap),
+		cmocka_unit_test(test_portmap_bad),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
