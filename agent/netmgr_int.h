@@ -18,6 +18,12 @@ struct ep {
 	bool local;		/* rec.node is this agent's node */
 	bool pending;		/* kernel done, store txn in flight */
 	bool removing;		/* store delete in flight */
+	/* The watch brought this record's deletion while a delete was in
+	 * flight: it landed even if its own answer is lost (timeout). */
+	bool store_deleted;
+	/* The same for an attach: the watch brought the record while the
+	 * put was in flight. */
+	bool store_put;
 	struct net *net;
 	struct ep *next;
 };
