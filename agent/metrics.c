@@ -197,6 +197,9 @@ static void gossip_series(struct buf *b, struct netmgr *nm)
 	counter(b, "ovn_gossip_endpoint_events_applied_total",
 		"Endpoint changes gossip delivered before the store's watch.",
 		nm->stats.gossip_applied);
+	counter(b, "ovn_gossip_endpoint_replays_dropped_total",
+		"Endpoints announced by gossip that the store did not have (stale replays).",
+		nm->stats.gossip_replays_dropped);
 	counter(b, "ovn_gossip_peers_withdrawn_total",
 		"FDB/neighbour entries withdrawn because their host failed.",
 		nm->stats.peers_withdrawn);

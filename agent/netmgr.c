@@ -211,6 +211,22 @@ static bool outcome_unknown(int status)
 	return status == -ETIMEDOUT || status == -ECONNRESET || status == -EPIPE;
 }
 
+/* The code a failed store request is answered with. The store's own
+ * resource errors (embedded log on a full disk: -ENOSPC, Redis OOM, etcd's
+ * quota, a read-only or failing disk) must not read as the caller's fault:
+ * -ENOSPC is also "pool exhausted" and the API answers it 409, which tells
+ * a client to change its request. The store cannot take writes now: that
+ * is 503, "store unavailable", with the store's message naming why. */
+static int store_code(int status)
+{
+	switch (status) {
+	case -ENOSPC: case -EDQUOT: case -EROFS: case -EIO:
+		return -EAGAIN;
+	default:
+		return status;
+	}
+}
+
 /* Fail op with the store's own message (backends already name the store).
  * An attach's late write is undone (sync.c); other writes may stand. */
 static void op_store_fail(struct op *op, const struct kv_result *res)
@@ -218,10 +234,26 @@ static void op_store_fail(struct op *op, const struct kv_result *res)
 	const char *m = res->msg && res->msg[0] ? res->msg : strerror(-res->status);
 	bool attach = op->lat_kind == LAT_ATTACH;
 
-	op_fail(op, res->status, "%s%s%s", strncmp(m, "store", 5) ? "store: " : "", m,
+	op_fail(op, store_code(res->status), "%s%s%s", strncmp(m, "store", 5) ? "store: " : "", m,
 		!outcome_unknown(res->status) ? "" : attach ?
 		" (if the write lands later, it is undone)" :
 		" (the write may still be applied when the store answers)");
+}
+
+/* A delete of e failed with res, but the store may have applied it and
+ * only the answer was lost (a timeout under packet loss): the watch, which
+ * leaves an endpoint being removed alone, noted the record's deletion in
+ * e->store_deleted. Then the delete did happen, and the operation goes on
+ * as a success; failing it would keep a veth and addresses the store no
+ * longer accounts for, and no later event would ever remove them. */
+static bool delete_landed(struct ep *e, const struct kv_result *res)
+{
+	if (!e->store_deleted)
+		return false;
+	log_info("endpoint %s: the store's answer was lost (%s) but its watch shows the "
+		 "record deleted", e->rec.id, res->msg && res->msg[0] ? res->msg :
+		 strerror(-res->status));
+	return true;
 }
 
 static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
@@ -1198,11 +1230,11 @@ static void force_step(const struct kv_result *res, void *arg)
 
 	if (res)
 		txn_seen(op, res);
-	if (res && res->status < 0) {
+	if (res && res->status < 0 && !delete_landed(e, res)) {
 		e->removing = false;
 		n->removing = false;
-		return op_fail(op, res->status, "store: removing endpoint %s: %s", e->rec.id,
-			       res->msg);
+		return op_fail(op, store_code(res->status), "store: removing endpoint %s: %s",
+			       e->rec.id, res->msg);
 	}
 	if (res) {
 		ep_kernel_remove(op->nm, e);
@@ -1486,7 +1518,14 @@ static void attached(const struct kv_result *res, void *arg)
 	e->pending = false;
 	if (res->status == -ECANCELED && attach_retry(op) == 0)
 		return;		/* in flight again with other addresses */
-	if (res->status < 0) {
+	if (res->status < 0 && e->store_put) {
+		/* The answer was lost but the watch brought the record: the
+		 * attach did commit, and undoing the kernel half now would
+		 * leave a record (and its /ipam keys) nothing removes. */
+		log_info("endpoint %s: the store's answer was lost (%s) but its watch shows "
+			 "the record written", e->rec.id, res->msg && res->msg[0] ? res->msg :
+			 strerror(-res->status));
+	} else if (res->status < 0) {
 		/* Undo the kernel half; the store never knew. */
 		if (dp_endpoint_detach(op->nm->dp, e->rec.host_ifname, &err) < 0)
 			log_warn("endpoint %s: undoing %s: %s", e->rec.id, e->rec.host_ifname,
@@ -1643,7 +1682,7 @@ static void detached(const struct kv_result *res, void *arg)
 
 	txn_seen(op, res);
 
-	if (res->status < 0) {
+	if (res->status < 0 && !delete_landed(e, res)) {
 		e->removing = false;
 		return op_store_fail(op, res);
 	}

@@ -20,6 +20,12 @@ struct ep {
 	bool pending;		/* kernel done, store txn in flight */
 	bool removing;		/* store delete in flight */
 	bool published;		/* its port mappings are in the nft table */
+	/* The watch brought this record's deletion while a delete was in
+	 * flight: it landed even if its own answer is lost (timeout). */
+	bool store_deleted;
+	/* The same for an attach: the watch brought the record while the
+	 * put was in flight. */
+	bool store_put;
 	struct net *net;
 	struct ep *next;
 };

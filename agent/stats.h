@@ -27,6 +27,7 @@ struct nm_stats {
 	uint64_t reconcile_runs, orphans_removed, endpoints_restored, endpoints_forgotten;
 	uint64_t watch_events, resyncs;
 	uint64_t gossip_applied;	/* endpoint events gossip delivered first */
+	uint64_t gossip_replays_dropped;	/* "ep+" the store did not confirm */
 	uint64_t peers_withdrawn;	/* entries pruned for failed hosts */
 	struct stats_hist attach, detach, store_txn;
 };

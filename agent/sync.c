@@ -9,7 +9,11 @@
  * networks and endpoints and diffs them against what it knows.
  *
  * Endpoints that are pending or removing belong to an operation in flight
- * and are never touched from here.
+ * and are never touched from here; an event about one is only noted
+ * (store_put, store_deleted) for that operation, whose store answer may be
+ * lost after the write landed (netmgr.c, attached() and delete_landed()).
+ * Gossip announcements (netmgr_gossip_endpoint) go through the same path
+ * and are confirmed with a store get.
  * TODO: a network deleted and recreated under the same name elsewhere while
  * this agent holds local endpoints on the old one keeps the old record. */
 #include <errno.h>
@@ -95,12 +99,17 @@ static void on_endpoint(struct netmgr *nm, const char *net, const char *id,
 		return;		/* its network is gone or not yet known */
 	e = ep_find_id(n, id);
 	if (ev->type == KV_EV_DEL) {
-		if (e && !e->pending && !e->removing)
+		if (e && e->removing)
+			e->store_deleted = true;	/* the operation decides */
+		else if (e && !e->pending)
 			ep_kernel_remove(nm, e);
 		return;
 	}
-	if (e && (e->local || e->pending || e->removing))
+	if (e && (e->local || e->pending || e->removing)) {
+		if (e->pending)
+			e->store_put = true;	/* our attach landed (see attached()) */
 		return;		/* ours: netmgr applied it already */
+	}
 	j = json_loadb(ev->entry.value, ev->entry.len, 0, NULL);
 	if (!j || model_endpoint_from_json(&rec, j, &err) < 0) {
 		log_warn("store: bad endpoint record %s: %s", ev->entry.key, j ? err.msg : "not JSON");
@@ -153,6 +162,60 @@ static bool gone_has(const struct netmgr *nm, const char *id)
 	return false;
 }
 
+static void gone_add(struct netmgr *nm, const char *id)
+{
+	if (gone_has(nm, id))
+		return;
+	snprintf(nm->gone[nm->n_gone % NM_GONE], sizeof(nm->gone[0]), "%s", id);
+	nm->n_gone++;
+}
+
+/* A gossip announcement may only get ahead of the store, never outvote it.
+ * Push-pull hands over the sender's recent events in no particular order,
+ * so an "ep+" can arrive after its own "ep-", or long after both to an
+ * agent that restarted since and remembers no removal (merging two sides
+ * of a partition does exactly that). The record is written before it is
+ * announced, so once an announcement is applied the store must have it: a
+ * get answering -ENOENT means a replayed one, and it is dropped again. Any
+ * other failure (store away, which is when gossip matters) leaves it to the
+ * watch or the re-list after the reconnect. */
+struct gossip_check {
+	struct netmgr *nm;
+	char net[NM_NAME_MAX + 1];
+	char id[NM_ID_LEN + 1];
+};
+
+static void gossip_checked(const struct kv_result *res, void *arg)
+{
+	struct gossip_check *c = arg;
+	struct net *n;
+	struct ep *e;
+
+	if (res->status == -ENOENT && (n = net_find(c->nm, c->net)) &&
+	    (e = ep_find_id(n, c->id)) && !e->local && !e->pending && !e->removing) {
+		log_info("gossip: endpoint %s on %s is not in the store (a replayed "
+			 "announcement); dropped", c->id, c->net);
+		c->nm->stats.gossip_replays_dropped++;
+		ep_kernel_remove(c->nm, e);
+	}
+	free(c);
+}
+
+static void gossip_check(struct netmgr *nm, const char *net, const char *id)
+{
+	struct gossip_check *c = calloc(1, sizeof(*c));
+	char key[16 + NM_NAME_MAX + NM_ID_LEN];
+
+	if (!c)
+		return;		/* the watch or a re-list still corrects it */
+	c->nm = nm;
+	snprintf(c->net, sizeof(c->net), "%s", net);
+	snprintf(c->id, sizeof(c->id), "%s", id);
+	snprintf(key, sizeof(key), "/endpoints/%s/%s", net, id);
+	if (kv_get(nm->kv, key, gossip_checked, c) < 0)
+		free(c);
+}
+
 /* An endpoint event of another host, by gossip. Only remote endpoints: a
  * record naming this node, or the removal of one of ours, is the store's
  * business alone. */
@@ -175,6 +238,9 @@ void netmgr_gossip_endpoint(struct netmgr *nm, const char *net, const char *id, 
 			nm->stats.gossip_applied++;
 			on_endpoint(nm, net, id, &ev);
 		}
+		/* Ids are never reused: an "ep+" of this one arriving
+		 * later is stale whatever the order gossip delivered in. */
+		gone_add(nm, id);
 		return;
 	}
 	if (e || gone_has(nm, id))
@@ -197,6 +263,7 @@ void netmgr_gossip_endpoint(struct netmgr *nm, const char *net, const char *id, 
 	}
 	nm->stats.gossip_applied++;
 	on_endpoint(nm, net, id, &ev);
+	gossip_check(nm, net, id);
 }
 
 static void resync(struct netmgr *nm);

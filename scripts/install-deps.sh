@@ -30,6 +30,7 @@
 #   libnftables-dev                  egress NAT, isolation, published ports
 #   nftables                         netns tests: list the agent's table (nft -j),
 #                                    cut one host off the store
+#   iptables                         test_chaos.sh: random loss (statistic match)
 #   podman containernetworking-plugins  test_podman.sh: real Podman 4.3 with its
 #                                    CNI backend (no netavark is pulled in)
 #   busybox-static                   the image of the podman test's containers
@@ -41,7 +42,7 @@ DEPS_PACKAGES="build-essential pkg-config libuv1-dev libjansson-dev libyaml-dev
 libmnl-dev libcmocka-dev iproute2 iputils-ping procps util-linux tcpdump
 jq curl socat libhiredis-dev libcurl4-openssl-dev redis-server etcd-server
 etcd-client libsodium-dev dnsutils dnsmasq-base clang libclang-rt-14-dev
-man-db mandoc openssl libnftables-dev nftables podman containernetworking-plugins
+man-db mandoc openssl libnftables-dev nftables iptables podman containernetworking-plugins
 busybox-static docker.io gnuplot-nox dnsperf"
 
 set -euo pipefail

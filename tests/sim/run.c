@@ -49,6 +49,7 @@ int main(int argc, char **argv)
 		else
 			usage();
 	}
+	setvbuf(stdout, NULL, _IOLBF, 0);	/* progress visible through a pipe */
 	printf("seed %llu\n", (unsigned long long)seed);
 	for (i = 0; i < sim_nscenarios; i++) {
 		if (optind < argc) {
