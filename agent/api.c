@@ -21,6 +21,7 @@ int api_status_of(int code)
 	case -EEXIST: case -EBUSY: case -EADDRINUSE: case -ENOSPC: return 409;
 	case -E2BIG: return 413;
 	case -ECONNREFUSED: case -ETIMEDOUT: case -ENOTCONN: case -EAGAIN: return 503;
+	case -EOPNOTSUPP: return 501;	/* e.g. encryption on a kernel without ESP */
 	default: return 500;
 	}
 }
@@ -195,6 +196,12 @@ static void keys_post(struct http_req *req, void *arg)
 	json_decref(j);
 }
 
+static void encryption_rotate(struct http_req *req, void *arg)
+{
+	req->user = (void *)(intptr_t)200;
+	netmgr_encryption_rotate(arg, done, req);
+}
+
 const struct http_route api_routes[] = {
 	{ "GET", "/v1/status", status_get },
 	{ "GET", "/v1/networks", networks_list },
@@ -208,6 +215,7 @@ const struct http_route api_routes[] = {
 	{ "GET", "/v1/members", members_get },
 	{ "GET", "/v1/keys", keys_get },
 	{ "POST", "/v1/keys", keys_post },
+	{ "POST", "/v1/encryption/rotate", encryption_rotate },
 	{ "GET", "/metrics", metrics_get },
 };
 const size_t api_n_routes = ARRAY_SIZE(api_routes);

@@ -128,6 +128,10 @@ static const struct key keys[] = {
 	{ "docker.socket", T_STR, F(docker.socket), .check = check_socket },
 	{ "docker.reservation_ttl", T_UINT, F(docker.reservation_ttl), .min = 60, .max = 604800 },
 	{ "docker.api", T_STR, F(docker.api), .check = check_socket },
+	{ .path = "encryption", .type = T_MAP },
+	{ "encryption.rotate_interval", T_UINT, F(encryption.rotate_interval), .min = 0,
+	  .max = 2592000 },
+	{ "encryption.grace", T_UINT, F(encryption.grace), .min = 1, .max = 3600 },
 	{ .path = "metrics", .type = T_MAP },
 	{ "metrics.listen", T_STR, F(metrics.listen), .check = check_metrics_listen },
 	{ .path = "egress", .type = T_MAP },
@@ -1067,6 +1071,8 @@ void cfg_defaults(struct cfg *c)
 	c->dns.enabled = true;
 	ovn_ip_parse(&c->dns.address, "127.0.0.11");
 	c->docker.reservation_ttl = 900;
+	c->encryption.rotate_interval = 3600;
+	c->encryption.grace = 30;
 	c->dns.ttl = 10;
 	c->egress.enabled = true;
 	c->egress.forwarding = true;

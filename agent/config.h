@@ -66,6 +66,10 @@ struct cfg {
 		uint32_t reservation_ttl;	/* seconds, default 900 */
 		char api[256];			/* dockerd's Engine API socket; "" = no names */
 	} docker;
+	struct {			/* IPsec of encrypted networks (agent/ipsec.c) */
+		uint32_t rotate_interval;	/* seconds, default 3600; 0 = never */
+		uint32_t grace;			/* seconds an old inbound key stays, 30 */
+	} encryption;
 	struct {			/* Prometheus text over TCP (agent/metrics_tcp.c) */
 		char listen[64];		/* "IPv4:PORT" | "[IPv6]:PORT"; "" = off */
 	} metrics;

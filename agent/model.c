@@ -469,9 +469,10 @@ static json_t *subnets_to_json(const struct nm_subnet *s, int n)
 
 json_t *model_network_to_json(const struct nm_network *n)
 {
-	return json_pack("{s:s, s:s, s:I, s:I, s:b, s:o, s:O, s:s}", "name", n->name, "id", n->id,
-			 "vni", (json_int_t)n->vni, "mtu", (json_int_t)n->mtu, "internal",
-			 n->internal, "subnets", subnets_to_json(n->subnets, n->n_subnets),
+	return json_pack("{s:s, s:s, s:I, s:I, s:b, s:b, s:o, s:O, s:s}", "name", n->name, "id",
+			 n->id, "vni", (json_int_t)n->vni, "mtu", (json_int_t)n->mtu, "internal",
+			 n->internal, "encrypted", n->encrypted,
+			 "subnets", subnets_to_json(n->subnets, n->n_subnets),
 			 "labels", n->labels, "created", n->created);
 }
 
@@ -547,8 +548,8 @@ static int subnets_from_json(const json_t *obj, struct nm_subnet *out, int *n, b
 
 int model_network_from_json(struct nm_network *n, const json_t *j, struct ovn_err *err)
 {
-	static const char *const keys[] = { "name", "id", "vni", "mtu", "internal", "subnets",
-					    "labels", "created", "endpoints", NULL };
+	static const char *const keys[] = { "name", "id", "vni", "mtu", "internal", "encrypted",
+					    "subnets", "labels", "created", "endpoints", NULL };
 	uint64_t vni = 0, mtu = 0;
 	int r;
 
@@ -559,6 +560,7 @@ int model_network_from_json(struct nm_network *n, const json_t *j, struct ovn_er
 	    (r = get_uint(j, "vni", 0xffffff, &vni, err)) < 0 ||
 	    (r = get_uint(j, "mtu", 65535, &mtu, err)) < 0 ||
 	    (r = get_bool(j, "internal", &n->internal, err)) < 0 ||
+	    (r = get_bool(j, "encrypted", &n->encrypted, err)) < 0 ||
 	    (r = subnets_from_json(j, n->subnets, &n->n_subnets, true, err)) < 0 ||
 	    (r = get_labels(j, &n->labels, err)) < 0 ||
 	    (r = get_str(j, "created", n->created, sizeof(n->created), false, err)) < 0)
@@ -631,7 +633,7 @@ int model_network_spec_from_json(struct nm_network_spec *s, const json_t *j,
 				 struct ovn_err *err)
 {
 	static const char *const keys[] = { "name", "subnets", "vni", "mtu", "internal", "ipv6",
-					    "labels", NULL };
+					    "encrypted", "labels", NULL };
 	uint64_t vni = 0, mtu = 0;
 	int r;
 
@@ -643,6 +645,7 @@ int model_network_spec_from_json(struct nm_network_spec *s, const json_t *j,
 	    (r = get_uint(j, "mtu", 9000, &mtu, err)) < 0 ||
 	    (r = get_bool(j, "internal", &s->internal, err)) < 0 ||
 	    (r = get_bool(j, "ipv6", &s->ipv6, err)) < 0 ||
+	    (r = get_bool(j, "encrypted", &s->encrypted, err)) < 0 ||
 	    (r = get_labels(j, &s->labels, err)) < 0)
 		goto fail;
 	if (!model_network_name_ok(s->name)) {

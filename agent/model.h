@@ -41,6 +41,7 @@ struct nm_network {
 	uint32_t vni;
 	uint32_t mtu;
 	bool internal;
+	bool encrypted;			/* VxLAN between hosts in IPsec ESP (ipsec.c) */
 	int n_subnets;			/* at most one per family */
 	struct nm_subnet subnets[2];
 	json_t *labels;			/* object of strings, owned; never NULL */
@@ -76,7 +77,7 @@ struct nm_network_spec {
 	int n_subnets;
 	struct nm_subnet subnets[2];	/* gateway family 0 = default */
 	uint32_t vni, mtu;		/* 0 = choose */
-	bool internal, ipv6;
+	bool internal, ipv6, encrypted;
 	json_t *labels;			/* owned, never NULL */
 };
 

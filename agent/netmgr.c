@@ -460,6 +460,9 @@ static void dp_network_of(struct netmgr *nm, const struct net *n, struct dp_netw
 	d->vni = n->rec.vni;
 	d->vtep = nm->cfg->advertise;
 	d->mtu = n->rec.mtu;
+	/* Encrypted networks on their own port, so the XFRM policies select
+	 * exactly their traffic (ipsec.c). */
+	d->port = n->rec.encrypted ? DP_VXLAN_PORT_ENC : DP_VXLAN_PORT;
 	ovn_mac_from_ip(&d->bridge_mac, &n->rec.subnets[0].gateway);
 	if (n->rec.internal)
 		return;		/* no gateway: nothing leaves the overlay */
@@ -476,12 +479,17 @@ int net_dp_ensure(struct netmgr *nm, struct net *n, struct ovn_err *err)
 	int r;
 
 	dp_network_of(nm, n, &d);
-	r = dp_network_ensure(nm->dp, &d, err);
+	/* Block policies before the device: not one clear packet. */
+	r = n->rec.encrypted ? ipsec_prepare(nm, err) : 0;
+	if (r == 0)
+		r = dp_network_ensure(nm->dp, &d, err);
 	if (r < 0)
 		nm->stats.dp_errors++;
 	if (r == 0 && !n->dp_up) {
 		n->dp_up = true;
 		peers_sync_net(nm, n);
+		if (n->rec.encrypted)
+			ipsec_kick(nm);
 	}
 	return r;
 }
@@ -497,6 +505,8 @@ void net_dp_release(struct netmgr *nm, struct net *n)
 		log_warn("network %s: removing vx-%u/br-%u: %s", n->rec.name, n->rec.vni,
 			 n->rec.vni, err.msg);
 	n->dp_up = false;
+	if (n->rec.encrypted)
+		ipsec_kick(nm);	/* its peers' SAs and policies may go */
 }
 
 static void dp_endpoint_of(const struct ep *e, struct dp_endpoint *d)
@@ -610,6 +620,7 @@ static void loaded_endpoints(const struct kv_result *res, void *arg)
 	}
 	egress_ready(nm);	/* reconcile builds the table from all of it */
 	netmgr_reconcile(nm);
+	ipsec_start(nm);
 	if (sync_start(nm, nm->load_rev) < 0)
 		log_warn("store: cannot watch for changes; other agents' endpoints will only be "
 			 "seen after a restart");
@@ -681,6 +692,10 @@ int netmgr_new(struct netmgr **out, uv_loop_t *loop, const struct cfg *cfg, stru
 	nm->timer->data = nm;
 	if (dnsint_new(&nm->dns, loop, cfg, &dns_err) < 0)
 		log_warn("%s: containers get no embedded DNS", dns_err.msg);
+	if (ipsec_new(nm) < 0) {
+		netmgr_free(nm);
+		return ovn_err_set(err, -ENOMEM, "encryption: out of memory");
+	}
 	*out = nm;
 	return 0;
 }
@@ -711,6 +726,7 @@ void netmgr_free(struct netmgr *nm)
 	if (!nm)
 		return;
 	sync_stop(nm);
+	ipsec_free(nm);
 	uv_close((uv_handle_t *)nm->timer, timer_closed);
 	dnsint_free(TAKE_PTR(nm->dns));	/* closes on the loop; files stay */
 	for (n = nm->nets; n; n = next) {
@@ -941,6 +957,10 @@ void netmgr_reconcile(struct netmgr *nm)
 	ovn_err_clear(&err);
 	if (egress_reconcile(nm, &err) < 0)
 		log_warn("reconcile: %s", err.msg);
+	/* 6. IPsec of encrypted networks: keys re-read (a missed watch event
+	 * costs at most one pass) and the kernel's XFRM objects converged. */
+	ipsec_relist(nm);
+	ipsec_kick(nm);
 }
 
 /* ---- networks ----------------------------------------------------------- */
@@ -1053,6 +1073,8 @@ static int network_build(struct netmgr *nm, struct nm_network_spec *s, struct nm
 	}
 	if (v6 && s->mtu && s->mtu < 1280)
 		return ovn_err_set(err, -EINVAL, "mtu %u is below IPv6's minimum of 1280", s->mtu);
+	if (s->encrypted && (r = ipsec_supported(nm, err)) < 0)
+		return r;
 	memset(rec, 0, sizeof(*rec));
 	memcpy(rec->name, s->name, sizeof(rec->name));
 	if ((r = model_new_id(rec->id)) < 0)
@@ -1060,8 +1082,10 @@ static int network_build(struct netmgr *nm, struct nm_network_spec *s, struct nm
 	if (!s->vni && pick_vni(nm, &s->vni) < 0)
 		return ovn_err_set(err, -ENOSPC, "no free VNI left");
 	rec->vni = s->vni;
-	rec->mtu = s->mtu ? s->mtu : nm->mtu;
+	/* ESP costs IPSEC_OVERHEAD more bytes per packet on the underlay. */
+	rec->mtu = s->mtu ? s->mtu : s->encrypted ? nm->mtu - IPSEC_OVERHEAD : nm->mtu;
 	rec->internal = s->internal;
+	rec->encrypted = s->encrypted;
 	rec->n_subnets = s->n_subnets;
 	memcpy(rec->subnets, s->subnets, sizeof(rec->subnets));
 	rec->labels = json_incref(s->labels);
@@ -1781,6 +1805,21 @@ void netmgr_endpoint_list(struct netmgr *nm, const char *network, netmgr_cb cb, 
 	json_decref(a);
 }
 
+void netmgr_encryption_rotate(struct netmgr *nm, netmgr_cb cb, void *arg)
+{
+	struct ovn_err err = { 0 };
+	json_t *j;
+	int r = ipsec_rotate(nm, &err);
+
+	if (r < 0) {
+		cb(r, &err, NULL, arg);
+		return;
+	}
+	j = ipsec_status(nm);
+	cb(0, NULL, j, arg);
+	json_decref(j);
+}
+
 void netmgr_status(struct netmgr *nm, netmgr_cb cb, void *arg)
 {
 	int nets = 0, eps = 0;
@@ -1800,6 +1839,8 @@ void netmgr_status(struct netmgr *nm, netmgr_cb cb, void *arg)
 	 * own resolv.conf (CNI results carry it as dns.nameservers). */
 	if (j && nm->cfg->dns.enabled)
 		json_object_set_new(j, "dns", json_string(ovn_ip_str(&nm->cfg->dns.address, v)));
+	if (j)
+		json_object_set_new(j, "encryption", ipsec_status(nm));
 	cb(0, NULL, j, arg);
 	json_decref(j);
 }

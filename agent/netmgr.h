@@ -62,6 +62,10 @@ void netmgr_status(struct netmgr *nm, netmgr_cb cb, void *arg);
  * {"attach": {"count": N, "recent_us": [...]}, "detach": {...}}. */
 void netmgr_latency(struct netmgr *nm, netmgr_cb cb, void *arg);
 
+/* Rotate this host's IPsec key now (agent/ipsec.c): result {"generation"}.
+ * -EOPNOTSUPP when this kernel cannot do ESP. */
+void netmgr_encryption_rotate(struct netmgr *nm, netmgr_cb cb, void *arg);
+
 /* Run a reconcile pass now (tests, SIGHUP). */
 void netmgr_reconcile(struct netmgr *nm);
 

@@ -11,6 +11,7 @@
 
 #include "egress.h"
 #include "ipam.h"
+#include "ipsec.h"
 #include "netmgr.h"
 #include "stats.h"
 
@@ -82,6 +83,7 @@ struct netmgr {
 	 * still has them) but are not programmed until the host is back. */
 	char (*down)[64];
 	unsigned n_down;
+	struct ipsec *ipsec;	/* ipsec.c; never NULL after netmgr_new */
 };
 
 
@@ -111,6 +113,9 @@ bool aborted_has(struct netmgr *nm, const char *id);
 
 /* peers.c: remote endpoints as FDB, neighbour and flood entries on vx-. */
 bool node_is_down(const struct netmgr *nm, const char *node);
+/* e is another host's endpoint this host should reach (its host is not
+ * failed, its VTEP is not ours). */
+bool ep_is_remote(struct netmgr *nm, const struct ep *e);
 void peers_add(struct netmgr *nm, struct ep *e);
 void peers_del(struct netmgr *nm, struct ep *e);
 /* All remote endpoints of n (after its devices were created). */

@@ -35,7 +35,7 @@ bool node_is_down(const struct netmgr *nm, const char *node)
 	return false;
 }
 
-static bool is_remote(struct netmgr *nm, const struct ep *e)
+bool ep_is_remote(struct netmgr *nm, const struct ep *e)
 {
 	return !e->local && e->rec.vtep.family == AF_INET &&
 	       !ovn_ip_equal(&e->rec.vtep, &nm->cfg->advertise) &&
@@ -86,7 +86,7 @@ void netmgr_node_state(struct netmgr *nm, const char *node, bool up)
 static bool vtep_still_used(struct netmgr *nm, const struct ep *e)
 {
 	for (const struct ep *o = e->net->eps; o; o = o->next)
-		if (o != e && is_remote(nm, o) && ovn_ip_equal(&o->rec.vtep, &e->rec.vtep))
+		if (o != e && ep_is_remote(nm, o) && ovn_ip_equal(&o->rec.vtep, &e->rec.vtep))
 			return true;
 	return false;
 }
@@ -120,11 +120,13 @@ void peers_add(struct netmgr *nm, struct ep *e)
 {
 	struct ovn_err err = { 0 };
 
-	if (!is_remote(nm, e) || !e->net->dp_up)
+	if (!ep_is_remote(nm, e) || !e->net->dp_up)
 		return;
 	peer_op(nm, e, true);
 	if (dp_flood_add(nm->dp, e->net->rec.vni, &e->rec.vtep, &err) < 0)
 		log_warn("flood entry on %s: %s", e->net->rec.name, err.msg);
+	if (e->net->rec.encrypted)
+		ipsec_kick(nm);		/* maybe a new peer host: its SAs */
 	log_debug("peer %s of %s programmed on vx-%u", e->rec.id, e->rec.node, e->net->rec.vni);
 }
 
@@ -132,12 +134,14 @@ void peers_del(struct netmgr *nm, struct ep *e)
 {
 	struct ovn_err err = { 0 };
 
-	if (!is_remote(nm, e) || !e->net->dp_up)
+	if (!ep_is_remote(nm, e) || !e->net->dp_up)
 		return;
 	peer_op(nm, e, false);
 	if (!vtep_still_used(nm, e) &&
 	    dp_flood_del(nm->dp, e->net->rec.vni, &e->rec.vtep, &err) < 0)
 		log_warn("flood entry on %s: %s", e->net->rec.name, err.msg);
+	if (e->net->rec.encrypted)
+		ipsec_kick(nm);		/* maybe the pair's last endpoint */
 	log_debug("peer %s of %s removed from vx-%u", e->rec.id, e->rec.node, e->net->rec.vni);
 }
 
@@ -155,7 +159,7 @@ static bool entry_wanted(struct netmgr *nm, struct net *n, const struct dp_entry
 	static const struct ovn_mac zero;
 
 	for (struct ep *e = n->eps; e; e = e->next) {
-		if (!is_remote(nm, e) || e->removing)
+		if (!ep_is_remote(nm, e) || e->removing)
 			continue;
 		if (d->kind == DP_ENTRY_FDB) {
 			if (!ovn_ip_equal(&d->vtep, &e->rec.vtep))

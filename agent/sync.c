@@ -292,6 +292,8 @@ static void on_event(const struct kv_event *ev, void *arg)
 	} else if (!strcmp(buf, "endpoints") && (id = strchr(net, '/')) && !strchr(id + 1, '/')) {
 		*id++ = '\0';
 		on_endpoint(nm, net, id, ev);
+	} else if (!strcmp(buf, "keys") && !strchr(net, '/')) {
+		ipsec_on_key(nm, net, ev);
 	}
 }
 
@@ -367,6 +369,7 @@ static void resync(struct netmgr *nm)
 	if (nm->resyncing)
 		return;
 	nm->resyncing = true;
+	ipsec_relist(nm);
 	if (kv_list(nm->kv, "/networks/", relisted_networks, nm) < 0)
 		nm->resyncing = false;
 }

@@ -54,7 +54,7 @@ static int net_req(const struct cli_args *a, struct cli_req *req, const char *me
 
 /* ---------------------------------------------------------------- create */
 
-enum { NC_SUBNET, NC_GATEWAY, NC_VNI, NC_MTU, NC_INTERNAL, NC_IPV6, NC_LABEL };
+enum { NC_SUBNET, NC_GATEWAY, NC_VNI, NC_MTU, NC_INTERNAL, NC_IPV6, NC_LABEL, NC_ENCRYPTED };
 
 static const struct cli_opt net_create_opts[] = {
 	[NC_SUBNET] = { "subnet", CLI_OPT_ARG | CLI_OPT_MULTI },
@@ -64,6 +64,7 @@ static const struct cli_opt net_create_opts[] = {
 	[NC_INTERNAL] = { "internal", 0 },
 	[NC_IPV6] = { "ipv6", 0 },
 	[NC_LABEL] = { "label", CLI_OPT_ARG | CLI_OPT_MULTI },
+	[NC_ENCRYPTED] = { "encrypted", 0 },
 };
 
 /* The subnet of one family, index 0 = IPv4, 1 = IPv6. */
@@ -249,6 +250,8 @@ static int net_create_build(const struct cli_args *a, struct cli_req *req, struc
 		r = cli_json_set(req->body, "internal", json_true());
 	if (!r && cli_arg_count(a, NC_IPV6))
 		r = cli_json_set(req->body, "ipv6", json_true());
+	if (!r && cli_arg_count(a, NC_ENCRYPTED))
+		r = cli_json_set(req->body, "encrypted", json_true());
 	if (!r)
 		r = net_build_labels(a, req->body, err);
 	return r;
@@ -296,8 +299,10 @@ static const struct cli_leaf net_create_leaf = {
 		"  --gateway IP        gateway of the --subnet of its family\n"
 		"                      (default: the subnet's first host address)\n"
 		"  --vni N             VxLAN id, 1-16777215 (default: allocated from 4096)\n"
-		"  --mtu N             576-9000, 1280-9000 with IPv6 (default: underlay MTU - 50)\n"
+		"  --mtu N             576-9000, 1280-9000 with IPv6 (default: underlay MTU - 50,\n"
+		"                      and 40 less for --encrypted)\n"
 		"  --internal          mark the network internal (no route outside the overlay)\n"
+		"  --encrypted         carry its VxLAN between hosts in IPsec ESP (AES-GCM)\n"
 		"  --ipv6              also allocate an IPv6 subnet from the agent's pool\n"
 		"  --label KEY=VALUE   metadata, repeatable (at most 64)\n"
 		CLI_USAGE_JSON,
@@ -348,6 +353,7 @@ static int net_ls_show(FILE *out, const json_t *answer, struct ovn_err *err)
 		{ "MTU", "mtu", NULL },
 		{ "ENDPOINTS", "endpoints", NULL },
 		{ "INTERNAL", "internal", NULL },
+		{ "ENCRYPTED", "encrypted", NULL },
 	};
 
 	return cli_print_table(out, answer, cols, ARRAY_SIZE(cols), err);
@@ -360,7 +366,7 @@ static const struct cli_leaf net_ls_leaf = {
 		"\n"
 		"List networks, sorted by name.\n"
 		"\n"
-		"Columns: NAME VNI SUBNETS MTU ENDPOINTS INTERNAL; ENDPOINTS counts the\n"
+		"Columns: NAME VNI SUBNETS MTU ENDPOINTS INTERNAL ENCRYPTED; ENDPOINTS counts the\n"
 		"endpoints in this host's view of the store.\n"
 		"\n"
 		"Options:\n"

@@ -20,7 +20,7 @@
 # Options per context; "+" marks the repeatable ones, "=" those taking a value.
 _ovnctl_opts_top="--socket= --json --help --version"
 _ovnctl_opts_status="--json --help"
-_ovnctl_opts_network_create="--subnet=+ --gateway=+ --vni= --mtu= --internal --ipv6 --label=+ --json --help"
+_ovnctl_opts_network_create="--subnet=+ --gateway=+ --vni= --mtu= --internal --encrypted --ipv6 --label=+ --json --help"
 _ovnctl_opts_network_ls="--json --help"
 _ovnctl_opts_network_inspect="--help"
 _ovnctl_opts_network_rm="--force --json --help"

@@ -8,8 +8,9 @@
  *
  * Objects, all named predictably from the network's VNI or endpoint id, and
  * all living in the namespace the struct dp was opened in (the "host"):
- *   vx-<vni>   VxLAN device: learning off, ARP/ND proxy on, UDP 4789,
- *              local = VTEP address, enslaved to br-<vni>
+ *   vx-<vni>   VxLAN device: learning off, ARP/ND proxy on, UDP 4789 (4790
+ *              for encrypted networks, see xfrm.c below), local = VTEP
+ *              address, enslaved to br-<vni>
  *   br-<vni>   bridge holding the network's gateway addresses (if any)
  *   ve-<id>    host end of a container's veth pair, enslaved to br-<vni>;
  *              its peer lives in the container's namespace (eth0, eth1, ...)
@@ -43,6 +44,7 @@ struct dp_network {
 	struct ovn_ip vtep;		/* local underlay address; family 0: none
 					 * (one host, no remote peers) */
 	uint32_t mtu;			/* MTU of vx-, br- and every endpoint */
+	uint16_t port;			/* VxLAN UDP port; 0 = DP_VXLAN_PORT */
 	struct ovn_mac bridge_mac;	/* deterministic, same on every host */
 	int n_gateways;
 	struct ovn_prefix gateways[DP_MAX_ADDRS];	/* e.g. 198.19.1.1/24 */
@@ -140,6 +142,58 @@ int dp_link_dump(struct dp *dp, int (*fn)(const struct dp_link *l, void *arg), v
  * device holds it; -ENOENT when neither exists. */
 int dp_underlay_mtu(struct dp *dp, const struct ovn_ip *vtep, uint32_t *mtu,
 		    struct ovn_err *err);
+
+/* ---- IPsec ESP between VTEPs (xfrm.c) ------------------------------------
+ * Kernel XFRM states and policies over NETLINK_XFRM, protecting the VxLAN
+ * traffic of encrypted networks (UDP port DP_VXLAN_PORT_ENC) in transport
+ * mode with AES-256-GCM (rfc4106(gcm(aes)), 16-byte ICV). Every state ovn
+ * makes carries reqid DP_XFRM_REQID and every policy one of ovn's two
+ * priorities, which is how the dumps below tell ovn's objects from others'.
+ * IPv4 VTEPs only. */
+
+#define DP_VXLAN_PORT_ENC 4790
+#define DP_SA_KEY_LEN 36		/* 32-byte AES key + 4-byte salt (RFC 4106) */
+#define DP_XFRM_REQID 0x6f766e		/* "ovn" */
+#define DP_XFRM_SPI_MIN 0x1000		/* SPIs below are never derived (1-255 reserved) */
+#define DP_XFRM_PRIO_PEER 0x6f76	/* per-pair ESP policies ... */
+#define DP_XFRM_PRIO_BLOCK 0x6f77	/* ... win over the catch-all blocks */
+
+struct dp_sa {
+	struct ovn_ip src, dst;		/* IPv4 VTEPs */
+	uint32_t spi;			/* host order */
+	uint8_t key[DP_SA_KEY_LEN];	/* add only; dumps leave it zero */
+};
+
+enum dp_pol_kind {
+	DP_POL_OUT,		/* local -> remote, UDP dport 4790: ESP required */
+	DP_POL_IN,		/* remote -> local, UDP dport 4790: must have been ESP */
+	DP_POL_BLOCK_OUT,	/* local -> anyone, UDP dport 4790: drop */
+	DP_POL_BLOCK_IN,	/* anyone -> local, UDP dport 4790: drop */
+};
+
+struct dp_pol {
+	enum dp_pol_kind kind;
+	struct ovn_ip local;
+	struct ovn_ip remote;		/* family 0 for the BLOCK kinds */
+};
+
+/* 0 when this kernel can hold an ESP state with AES-GCM (adds and deletes a
+ * probe state, SPI 255); else -errno with the kernel's reason in err. */
+int dp_xfrm_probe(struct dp *dp, struct ovn_err *err);
+/* Add a transport-mode ESP state (an existing one with the same dst + SPI
+ * counts as done: ovn derives the key from them). */
+int dp_sa_add(struct dp *dp, const struct dp_sa *sa, struct ovn_err *err);
+/* Delete the state dst + SPI (absent is fine). */
+int dp_sa_del(struct dp *dp, const struct dp_sa *sa, struct ovn_err *err);
+/* Call fn for each of ovn's states (reqid DP_XFRM_REQID); the dump is
+ * complete before the first call. A nonzero fn return stops the walk. */
+int dp_sa_dump(struct dp *dp, int (*fn)(const struct dp_sa *sa, void *arg), void *arg,
+	       struct ovn_err *err);
+/* Add a policy (an existing one counts as done); delete one (absent is fine). */
+int dp_pol_add(struct dp *dp, const struct dp_pol *p, struct ovn_err *err);
+int dp_pol_del(struct dp *dp, const struct dp_pol *p, struct ovn_err *err);
+int dp_pol_dump(struct dp *dp, int (*fn)(const struct dp_pol *p, void *arg), void *arg,
+		struct ovn_err *err);
 
 /* ---- namespaces -------------------------------------------------------- */
 

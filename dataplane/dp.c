@@ -22,6 +22,9 @@ int dp_open(struct dp **out, struct ovn_err *err)
 		free(dp);
 		return ret;
 	}
+	/* A kernel without CONFIG_XFRM_USER has no NETLINK_XFRM: every other
+	 * call still works, the xfrm calls say why they cannot. */
+	dp->xs_err = nl_open_proto(&dp->xs, NETLINK_XFRM, NULL);
 	*out = dp;
 	return 0;
 }
@@ -31,6 +34,8 @@ void dp_close(struct dp *dp)
 	if (!dp)
 		return;
 	nl_close(&dp->sk);
+	if (dp->xs.mnl)
+		nl_close(&dp->xs);
 	free(dp);
 }
 

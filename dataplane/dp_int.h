@@ -11,6 +11,7 @@
  *   fdb.c       FDB and neighbour entries for remote endpoints
  *   netns.c     namespace fds and netlink sockets inside them
  *   dump.c      dp_link_dump
+ *   xfrm.c      IPsec ESP states and policies (NETLINK_XFRM)
  */
 #ifndef OVN_DP_INT_H
 #define OVN_DP_INT_H
@@ -25,6 +26,8 @@
 
 struct dp {
 	struct nl_sock sk;		/* in the namespace dp was opened in */
+	struct nl_sock xs;		/* NETLINK_XFRM there; mnl NULL: none */
+	int xs_err;			/* why xs could not be opened */
 };
 
 #define DP_KIND_LEN 16
@@ -91,6 +94,15 @@ int addr_reconcile(struct nl_sock *sk, int ifindex, const struct ovn_prefix *wan
 
 /* route.c */
 void route_default_msg(struct nl_batch *b, int ifindex, const struct ovn_ip *gw);
+
+/* xfrm.c: message builders and parsers, apart for unit tests. A parse
+ * returns 1 for one of ovn's objects, 0 for another's, -EINVAL for junk. */
+void xfrm_sa_add_msg(struct nl_batch *b, const struct dp_sa *sa);
+void xfrm_sa_del_msg(struct nl_batch *b, const struct dp_sa *sa);
+void xfrm_pol_add_msg(struct nl_batch *b, const struct dp_pol *p);
+void xfrm_pol_del_msg(struct nl_batch *b, const struct dp_pol *p);
+int xfrm_sa_parse(const struct nlmsghdr *nlh, struct dp_sa *sa);
+int xfrm_pol_parse(const struct nlmsghdr *nlh, struct dp_pol *p);
 
 /* netns.c */
 /* Open sk inside the network namespace netns_fd. */

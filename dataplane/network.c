@@ -69,6 +69,13 @@ static int net_check(const struct dp_network *n, struct ovn_err *err)
 	return 0;
 }
 
+/* UDP port of vx-<vni>: 4789 unless the caller asked for another (4790 for
+ * encrypted networks, so XFRM policies can select their traffic alone). */
+static uint16_t net_port(const struct dp_network *n)
+{
+	return n->port ? n->port : DP_VXLAN_PORT;
+}
+
 /* ---- bridge ------------------------------------------------------------ */
 
 static void bridge_data(struct nl_batch *b)
@@ -175,7 +182,7 @@ static void vxlan_create_msg(struct nl_batch *b, const char *name, const struct 
 	if (n->vtep.family)
 		dp_put_ip(b, n->vtep.family == AF_INET ? IFLA_VXLAN_LOCAL : IFLA_VXLAN_LOCAL6,
 			  &n->vtep);
-	nl_put_u16(b, IFLA_VXLAN_PORT, htons(DP_VXLAN_PORT));
+	nl_put_u16(b, IFLA_VXLAN_PORT, htons(net_port(n)));
 	nl_put_u8(b, IFLA_VXLAN_LEARNING, 0);
 	nl_put_u8(b, IFLA_VXLAN_PROXY, 1);
 	nl_nest_end(b, data);
@@ -185,7 +192,7 @@ static void vxlan_create_msg(struct nl_batch *b, const char *name, const struct 
 /* Identity: what cannot be changed in place. */
 static bool vxlan_same(const struct dp_lnk *vx, const struct dp_network *n)
 {
-	return vx->vni == n->vni && vx->port == DP_VXLAN_PORT &&
+	return vx->vni == n->vni && vx->port == net_port(n) &&
 	       ovn_ip_equal(&vx->local, &n->vtep) && vx->learning == 0 && vx->proxy == 1 &&
 	       !vx->has_group;
 }

@@ -36,6 +36,11 @@ static void nl_setopt(struct nl_sock *sk, int opt)
 
 int nl_open(struct nl_sock *sk, struct ovn_err *err)
 {
+	return nl_open_proto(sk, NETLINK_ROUTE, err);
+}
+
+int nl_open_proto(struct nl_sock *sk, int proto, struct ovn_err *err)
+{
 	struct timeval tv = { .tv_sec = NL_RECV_TIMEOUT_S };
 	int ret;
 
@@ -44,7 +49,7 @@ int nl_open(struct nl_sock *sk, struct ovn_err *err)
 	sk->rbuf = malloc(NL_RECV_BUF);
 	if (!sk->rbuf)
 		goto fail;
-	sk->mnl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	sk->mnl = mnl_socket_open2(proto, SOCK_CLOEXEC);
 	if (!sk->mnl) {
 		ret = -errno;
 		goto fail;

@@ -40,6 +40,8 @@ struct nl_sock {
 
 /* Open an rtnetlink socket in the calling thread's network namespace. */
 int nl_open(struct nl_sock *sk, struct ovn_err *err);
+/* The same for another netlink family (NETLINK_XFRM). */
+int nl_open_proto(struct nl_sock *sk, int proto, struct ovn_err *err);
 void nl_close(struct nl_sock *sk);
 
 /* Which errors of one message count as success. */

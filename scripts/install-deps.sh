@@ -37,6 +37,10 @@
 #   docker.io                        Docker plugin test: two real dockerd hosts
 #   gnuplot-nox dnsperf              make bench: plots (bench/report.sh), the
 #                                    DNS load generator (bench/dns)
+# With --vm also (make check-vm only, never the README's two commands):
+#   qemu-system-x86 linux-image-amd64  test_encrypt.sh in a guest with Debian's
+#                                    kernel (ESP + GCM modules) when the host's
+#                                    kernel lacks them (tests/vm/run.sh)
 
 DEPS_PACKAGES="build-essential pkg-config libuv1-dev libjansson-dev libyaml-dev
 libmnl-dev libcmocka-dev iproute2 iputils-ping procps util-linux tcpdump
@@ -44,6 +48,7 @@ jq curl socat libhiredis-dev libcurl4-openssl-dev redis-server etcd-server
 etcd-client libsodium-dev dnsutils dnsmasq-base clang libclang-rt-14-dev
 man-db mandoc openssl libnftables-dev nftables iptables podman containernetworking-plugins
 busybox-static docker.io gnuplot-nox dnsperf"
+VM_PACKAGES="qemu-system-x86 linux-image-amd64"
 
 set -euo pipefail
 
@@ -67,6 +72,7 @@ main()
 		exit 1
 	fi
 
+	[[ ${1:-} == --vm ]] && DEPS_PACKAGES+=" $VM_PACKAGES"
 	for pkg in $DEPS_PACKAGES; do
 		is_installed "$pkg" || missing+=("$pkg")
 	done

@@ -582,13 +582,17 @@ static void test_output(void **state)
 		  "[{\"name\":\"web\",\"vni\":4097,\"mtu\":1350,\"internal\":false,"
 		  "\"subnets\":[{\"subnet\":\"198.19.1.0/24\",\"gateway\":\"198.19.1.1\"},"
 		  "{\"subnet\":\"fd00:1::/64\",\"gateway\":\"fd00:1::1\"}],\"endpoints\":2},"
-		  "{\"name\":\"db-internal\",\"vni\":4098,\"mtu\":1350,\"internal\":true,"
+		  "{\"name\":\"db-internal\",\"vni\":4098,\"mtu\":1310,\"internal\":true,"
+		  "\"encrypted\":true,"
 		  "\"subnets\":[{\"subnet\":\"198.19.2.0/24\"}],\"endpoints\":0}]",
 		  0,
-		  "NAME          VNI    SUBNETS                     MTU    ENDPOINTS   INTERNAL\n"
-		  "web           4097   198.19.1.0/24,fd00:1::/64   1350   2           false\n"
-		  "db-internal   4098   198.19.2.0/24               1350   0           true\n" },
-		{ net_ls_show, "[]", 0, "NAME   VNI   SUBNETS   MTU   ENDPOINTS   INTERNAL\n" },
+		  "NAME          VNI    SUBNETS                     MTU    ENDPOINTS   INTERNAL   "
+		  "ENCRYPTED\n"
+		  "web           4097   198.19.1.0/24,fd00:1::/64   1350   2           false      -\n"
+		  "db-internal   4098   198.19.2.0/24               1310   0           true       "
+		  "true\n" },
+		{ net_ls_show, "[]", 0,
+		  "NAME   VNI   SUBNETS   MTU   ENDPOINTS   INTERNAL   ENCRYPTED\n" },
 		{ net_ls_show, "{}", -EPROTO, "" },
 		{ net_ls_show, "[1]", -EPROTO, "" },
 		{ ep_ls_show,
