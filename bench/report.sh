@@ -12,6 +12,8 @@
 #   dns.png        DNS queries per CPU-second per load: ovn vs dnsmasq
 #   converge.png   cluster convergence p50/p99 vs hosts: redis vs etcd
 #   dataplane.png  N veth attaches: dataplane/ vs `ip -batch` (the floor)
+#   gossip.png     failure detection, event p99, idle bytes/s: ovn vs serf at the
+#                  largest N of bench/gossip
 # A figure the run did not produce (no dockerd, no dnsmasq) is left out of
 # the plot and shown as "-" in the table, never invented.
 # Needs jq and gnuplot (gnuplot-nox); does not run anything else.
@@ -223,6 +225,31 @@ dataplane_report()
 	} >>"$MD"
 }
 
+gossip_report()
+{
+	local n f
+	n=$(jq -r '[.figures | keys[] | capture("\\.n(?<n>[0-9]+)$").n | tonumber] | max' "$IN/gossip.json")
+	g() { j gossip ".figures[\"gossip.$1.$2.n$n\"]"; }
+	{
+		echo "\"failure seen by all, p50 (ms)\" $(g fail_p50_ms ovn) $(g fail_p50_ms serf)"
+		echo "\"event to all, p99 (ms)\" $(g event_p99_ms ovn) $(g event_p99_ms serf)"
+		echo "\"idle sent per node (B/s)\" $(g idle_Bps_node ovn) $(g idle_Bps_node serf)"
+	} | bars gossip "gossip at N = $n, same run (lower is better)" "" "ovn serf"
+	{
+		echo
+		echo "## gossip (bench/gossip, N = $n)"
+		echo
+		echo "![gossip](gossip.png)"
+		echo
+		echo "| figure | ovn | serf |"
+		echo "|---|---:|---:|"
+		for f in fail_p50_ms event_p50_ms event_p99_ms join_p50_ms idle_Bps_node idle_pps_node rss_MiB \
+			false_fail fail_p50_ms_loss10 false_fail_loss10; do
+			echo "| $f | $(cell "$(g "$f" ovn)") | $(cell "$(g "$f" serf)") |"
+		done
+	} >>"$MD"
+}
+
 {
 	echo "# Benchmark results"
 	echo
@@ -246,5 +273,6 @@ has attach || has dns && memory_report
 has dns && dns_report
 has converge && converge_report
 has dataplane && dataplane_report
+has gossip && gossip_report
 cp "$MD" "$OUT/results.md"
 echo "report: $OUT/results.md and $(cd "$OUT" && ls -- *.png 2>/dev/null | tr '\n' ' ')"
