@@ -33,13 +33,16 @@
 #   docker.io                        Docker plugin test: two real dockerd hosts
 #   gnuplot-nox dnsperf              make bench: plots (bench/report.sh), the
 #                                    DNS load generator (bench/dns)
+#   libseccomp-dev libcap-dev        the agent's lockdown: syscall allow-list,
+#                                    dropping capabilities (agent/security.c)
+#   valgrind                         make check-valgrind
 
 DEPS_PACKAGES="build-essential pkg-config libuv1-dev libjansson-dev libyaml-dev
 libmnl-dev libcmocka-dev iproute2 iputils-ping procps util-linux tcpdump
 jq curl socat libhiredis-dev libcurl4-openssl-dev redis-server etcd-server
 etcd-client libsodium-dev dnsutils dnsmasq-base clang libclang-rt-14-dev
 man-db mandoc openssl nftables podman containernetworking-plugins
-busybox-static docker.io gnuplot-nox dnsperf"
+busybox-static docker.io gnuplot-nox dnsperf libseccomp-dev libcap-dev valgrind"
 
 set -euo pipefail
 
