@@ -3,6 +3,9 @@
 #   make            build build/bin/{ovnagent,ovnctl,ovn-cni}
 #   make check      unit tests (cmocka) + netns tests (root); one summary line
 #   make asan       the same build with ASan/UBSan in build-asan/
+#   make check-asan unit + netns tests of that build
+#   make check-valgrind  unit tests under valgrind memcheck
+#   make fuzz-smoke libFuzzer targets: kept inputs + 3 s each (part of check)
 #   make deps       install the Debian packages the build and tests need
 #   make demo       a demo cluster in network namespaces (see README)
 #   make bench      every benchmark + plots (BENCH_FULL=1 for full sizes)
@@ -10,7 +13,7 @@
 
 BUILD   ?= build
 CC      ?= gcc
-PKGS    := libuv jansson yaml-0.1 libmnl hiredis libcurl libsodium libnftables
+PKGS    := libuv jansson yaml-0.1 libmnl hiredis libcurl libsodium libnftables libseccomp libcap
 CFLAGS  ?= -O2 -g
 CFLAGS  += -DOVN_VERSION=\"0.1.0\"
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
@@ -117,6 +120,17 @@ check-vm: all
 asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=build-asan SAN=1 all tests
 
+# The unit tests under valgrind's memcheck (the plain build: valgrind and
+# ASan do not mix): any invalid access, use of uninitialised memory or
+# definite leak fails the binary (--error-exitcode). A stage of `make
+# check` (tests/run-all.sh, about a minute); UNIT_TIMEOUT bounds each.
+VALGRIND ?= valgrind --tool=memcheck --error-exitcode=99 --leak-check=full \
+	    --errors-for-leak-kinds=definite --show-leak-kinds=definite \
+	    --num-callers=30 --suppressions=tests/valgrind.supp
+check-valgrind: all $(TESTS)
+	$(Q)UNIT_LABEL=valgrind UNIT_WRAP="$(VALGRIND)" OVN_TEST_TIME_SCALE=10 \
+		tests/run-unit.sh $(BUILD)
+
 check-asan: deps
 	$(Q)$(MAKE) --no-print-directory BUILD=build-asan SAN=1 all tests
 	$(Q)tests/run-all.sh build-asan
@@ -150,7 +164,7 @@ include mk/install.mk
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all tests check check-unit check-netns check-vm check-asan asan deps demo demo-clean bench bench-gossip clean
+.PHONY: all tests check check-unit check-netns check-vm check-asan check-valgrind asan deps demo demo-clean bench bench-gossip clean
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

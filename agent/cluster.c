@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "cluster.h"
+#include "fsperm.h"
 #include "log.h"
 #include "model.h"
 #include "util.h"
@@ -187,10 +188,22 @@ static int keyring_load(struct cluster *c, struct ovn_err *err)
 {
 	const char *path = c->cfg->gossip.keyring;
 	json_error_t je;
-	json_t *a = json_load_file(path, JSON_REJECT_DUPLICATES, &je), *v;
+	json_t *a = NULL, *v;
 	size_t i;
-	int r = 0;
+	int fd, r = 0;
 
+	/* Opened once and checked by fd: the keys read are the file checked. */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ovn_err_set(err, -errno, "gossip.keyring: %s: %s (create it with: echo "
+				   "\"[\\\"$(ovnctl keys generate)\\\"]\" > %s; chmod 600 %s, same "
+				   "file on every host)", path, strerror(errno), path, path);
+	r = fsperm_check_fd(fd, path, "gossip.keyring", FSPERM_SECRET, err);
+	if (r == 0)
+		a = json_loadfd(fd, JSON_REJECT_DUPLICATES, &je);
+	close(fd);
+	if (r)
+		return r;
 	if (!a)
 		return ovn_err_set(err, -EINVAL, "gossip.keyring: %s: %s (create it with: echo "
 				   "\"[\\\"$(ovnctl keys generate)\\\"]\" > %s, same file on every host)",

@@ -38,6 +38,7 @@
 
 #include "config.h"
 #include "dnsint.h"
+#include "fsperm.h"
 #include "metrics.h"
 #include "util.h"
 
@@ -67,6 +68,7 @@ struct key {
 };
 
 static const char *const level_names[] = { "error", "warn", "info", "debug", NULL };
+static const char *const sec_action_names[] = { "kill", "log", "trap", NULL };
 static const char *const backend_names[] = { "embedded", "redis", "etcd", "consul", NULL };
 
 static int check_node(const struct key *k, const void *field, char *why);
@@ -95,6 +97,8 @@ static const struct key keys[] = {
 	{ .path = "api", .type = T_MAP },
 	{ "api.socket", T_STR, F(api.socket), .check = check_socket },
 	{ "api.group", T_STR, F(api.group), .check = check_group },
+	{ "api.rate", T_UINT, F(api.rate), .min = 0, .max = 1000000 },
+	{ "api.burst", T_UINT, F(api.burst), .min = 1, .max = 1000000 },
 	{ .path = "store", .type = T_MAP },
 	{ "store.backend", T_STR, F(store.backend), .names = backend_names },
 	{ "store.path", T_STR, F(store.path), .check = check_abs_path },
@@ -137,6 +141,10 @@ static const struct key keys[] = {
 	{ .path = "egress", .type = T_MAP },
 	{ "egress.enabled", T_BOOL, F(egress.enabled) },
 	{ "egress.forwarding", T_BOOL, F(egress.forwarding) },
+	{ .path = "security", .type = T_MAP },
+	{ "security.capabilities", T_BOOL, F(security.capabilities) },
+	{ "security.seccomp", T_BOOL, F(security.seccomp) },
+	{ "security.seccomp_action", T_ENUM, F(security.seccomp_action), .names = sec_action_names },
 };
 
 #undef F
@@ -145,6 +153,7 @@ static const struct key keys[] = {
 
 /* parse_enum stores the index through an int. */
 _Static_assert(sizeof(enum log_level) == sizeof(int), "enum log_level is not an int");
+_Static_assert(sizeof(enum sec_action) == sizeof(int), "enum sec_action is not an int");
 
 struct loader {
 	const char *name;		/* file name for messages */
@@ -982,6 +991,10 @@ static int read_file(const char *path, char **out, size_t *outlen, struct ovn_er
 		r = -errno;
 		return ovn_err_set(err, r, "%s: %s", path, strerror(-r));
 	}
+	/* The agent runs as root: a config others can write is a way in. */
+	r = fsperm_check_fd(fd, path, "config", FSPERM_CONFIG, err);
+	if (r)
+		goto out;
 	r = -ENOMEM;
 	buf = malloc(CFG_MAX_FILE + 1);
 	if (!buf) {
@@ -1076,4 +1089,9 @@ void cfg_defaults(struct cfg *c)
 	c->dns.ttl = 10;
 	c->egress.enabled = true;
 	c->egress.forwarding = true;
+	c->api.rate = 100;
+	c->api.burst = 200;
+	c->security.capabilities = true;
+	c->security.seccomp = true;
+	c->security.seccomp_action = SEC_ACTION_KILL;
 }

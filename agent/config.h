@@ -14,6 +14,7 @@
 #define CFG_LIST_MAX 8
 
 enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+enum sec_action { SEC_ACTION_KILL, SEC_ACTION_LOG, SEC_ACTION_TRAP };
 
 struct cfg {
 	char node[64];			/* default: gethostname() */
@@ -22,6 +23,8 @@ struct cfg {
 	struct {
 		char socket[256];	/* default <run_dir>/ovn.sock */
 		char group[64];		/* default "" = root's group */
+		uint32_t rate;		/* requests/s per peer uid, default 100; 0 = no limit */
+		uint32_t burst;		/* bucket size, default 200 */
 	} api;
 	struct {
 		char backend[32];	/* default "embedded" */
@@ -77,6 +80,11 @@ struct cfg {
 		bool enabled;			/* default true: manage table inet ovn */
 		bool forwarding;		/* default true: switch IP forwarding on */
 	} egress;
+	struct {			/* lockdown after start-up (agent/security.c) */
+		bool capabilities;		/* default true: keep only what is used */
+		bool seccomp;			/* default true: syscall allow-list */
+		enum sec_action seccomp_action;	/* default kill; log, trap: debugging */
+	} security;
 };
 
 /* Fill every field with its default (node from gethostname). */

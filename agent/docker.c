@@ -1413,7 +1413,9 @@ void docker_free(struct docker *d, void (*cb)(void *arg), void *arg)
 
 static void listen_now(struct docker *d)
 {
-	struct http_config hc = { .routes = routes, .n_routes = ARRAY_SIZE(routes), .arg = d };
+	struct http_config hc = { .routes = routes, .n_routes = ARRAY_SIZE(routes), .arg = d,
+				  .name = "docker", .rate = d->cfg->api.rate,
+				  .burst = d->cfg->api.burst };
 	struct ovn_err err = { 0 };
 
 	if (http_server_listen_unix(&d->http, d->loop, d->cfg->docker.socket, 0660, -1, &hc,

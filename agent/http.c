@@ -41,6 +41,19 @@
  * answers already queued are flushed first (half-closing clients still get
  * them).
  *
+ * Peers: credentials are read once at accept (SO_PEERCRED; SO_PEERGROUPS for
+ * the supplementary groups, so membership counts as the kernel counted it
+ * for the socket's mode). A peer that is not root, not us and not in the
+ * socket's group is answered 403 and closed. The rate limit is a token
+ * bucket per uid, not per connection: a client opening a connection per
+ * request (ovnctl, curl) must not get a fresh bucket each time. Buckets
+ * live in a small table (HTTP_RATE_SLOTS); when it is full the least
+ * recently used one is recycled, so a peer may reset its bucket only by
+ * driving that many other uids, which needs those users to exist. Root is
+ * exempt by default: root can stop the agent anyway, and the root clients
+ * (dockerd, kubelet's CNI runs, bench's keep-alive batches) are the ones
+ * that legitimately go fast.
+ *
  * Does not: chunked or compressed request bodies (501), trailers, HTTP/2,
  * TCP or TLS listeners, Host header checks, absolute-form targets, streaming
  * responses. Process-wide, listening sets SIGPIPE to ignored: libuv writes
@@ -51,6 +64,7 @@
  * cap on memory held by pipelined bytes.
  */
 #include <errno.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -66,6 +80,7 @@
 
 #include "http.h"
 #include "http_int.h"
+#include "log.h"
 #include "util.h"
 
 #define container_of(ptr, type, member) \
@@ -103,6 +118,9 @@ struct conn {
 	size_t scratch_cap;
 	struct parse p;
 	struct http_req req;		/* valid while busy */
+	struct http_peer peer;		/* read at accept */
+	bool peer_ok;			/* root, us, or in the socket's group */
+	char why[200];			/* a composed error reason (p.why) */
 	int n_writes;			/* answers queued, not yet written */
 	int closes;			/* close callbacks still to come */
 	bool reading;
@@ -122,6 +140,13 @@ struct http_server {
 	unsigned n_conns;
 	unsigned n_handles;		/* open handles, freed at zero */
 	uint64_t idle_ms;
+	gid_t group;			/* the socket's group: its members are served */
+	struct bucket {			/* rate limit per peer uid */
+		unsigned uid;
+		bool used;
+		double tokens;
+		uint64_t last_ms;
+	} buckets[HTTP_RATE_SLOTS];
 	bool closing;
 	void (*close_cb)(void *arg);
 	void *close_arg;
@@ -939,10 +964,119 @@ static int req_fill(struct conn *c)
 	return 0;
 }
 
+/* ---- peers: who may ask, how fast ---- */
+
+static const char *srv_name(const struct http_server *s)
+{
+	return s->cfg.name ? s->cfg.name : "http";
+}
+
+/* Is gid among the peer's supplementary groups (SO_PEERGROUPS)? */
+static bool peer_in_groups(int fd, gid_t gid)
+{
+	gid_t small[64], *g = small;
+	socklen_t len = sizeof(small);
+	bool found = false;
+	size_t i;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) < 0) {
+		if (errno != ERANGE || !(g = malloc(len)))
+			return false;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) < 0)
+			len = 0;
+	}
+	for (i = 0; i < len / sizeof(gid_t); i++)
+		found |= g[i] == gid;
+	if (g != small)
+		free(g);
+	return found;
+}
+
+static void conn_peer_read(struct conn *c)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+	uv_os_fd_t fd;
+
+	c->peer_ok = false;
+	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0)
+		return;
+	c->peer = (struct http_peer){ .pid = uc.pid, .uid = uc.uid, .gid = uc.gid };
+	c->peer_ok = uc.uid == 0 || uc.uid == geteuid() || uc.gid == c->srv->group ||
+		     peer_in_groups(fd, c->srv->group);
+}
+
+/* Take a token from uid's bucket, making one if it has none. */
+static bool rate_take(struct http_server *s, unsigned uid)
+{
+	uint64_t now = uv_now(s->loop);
+	double burst = s->cfg.burst ? s->cfg.burst : s->cfg.rate;
+	struct bucket *b = NULL, *lru = &s->buckets[0];
+	size_t i;
+
+	for (i = 0; i < HTTP_RATE_SLOTS && !b; i++) {
+		if (s->buckets[i].used && s->buckets[i].uid == uid)
+			b = &s->buckets[i];
+		else if (!s->buckets[i].used ||
+			 (lru->used && s->buckets[i].last_ms < lru->last_ms))
+			lru = &s->buckets[i];
+	}
+	if (!b) {
+		b = lru;
+		*b = (struct bucket){ .uid = uid, .used = true, .tokens = burst, .last_ms = now };
+	}
+	b->tokens += (double)(now - b->last_ms) * s->cfg.rate / 1000.0;
+	if (b->tokens > burst)
+		b->tokens = burst;
+	b->last_ms = now;
+	if (b->tokens < 1)
+		return false;
+	b->tokens -= 1;
+	return true;
+}
+
+static bool method_changes(const char *m)
+{
+	return strcmp(m, "GET") && strcmp(m, "HEAD") && strcmp(m, "OPTIONS");
+}
+
+/* 0 to go on, or the status to refuse the request with (p.why set). */
+static int conn_gate(struct conn *c)
+{
+	struct http_server *s = c->srv;
+	const struct http_peer *p = &c->peer;
+
+	c->req.peer = p;
+	if (!c->peer_ok) {
+		log_warn("%s: refused %s %s from uid=%u gid=%u pid=%d: not root and not in "
+			 "group %u", srv_name(s), c->req.method, c->req.path, p->uid, p->gid,
+			 p->pid, (unsigned)s->group);
+		snprintf(c->why, sizeof(c->why), "permission denied: uid %u is neither root nor "
+			 "a member of group %u, the socket's group", p->uid, (unsigned)s->group);
+		c->p.why = c->why;
+		c->p.keep_alive = false;
+		return 403;
+	}
+	if (s->cfg.rate && (p->uid != 0 || s->cfg.limit_root) && !rate_take(s, p->uid)) {
+		log_warn("%s: rate limit: %s %s from uid=%u pid=%d refused", srv_name(s),
+			 c->req.method, c->req.path, p->uid, p->pid);
+		snprintf(c->why, sizeof(c->why), "rate limit: uid %u sent more than %u requests/s "
+			 "(burst %u); retry later", p->uid, s->cfg.rate,
+			 s->cfg.burst ? s->cfg.burst : s->cfg.rate);
+		c->p.why = c->why;
+		return 429;
+	}
+	if (method_changes(c->req.method))
+		log_info("%s: %s %s uid=%u gid=%u pid=%d", srv_name(s), c->req.method,
+			 c->req.path, p->uid, p->gid, p->pid);
+	return 0;
+}
+
 static void conn_dispatch(struct conn *c)
 {
 	const struct http_route *rt = NULL;
-	char allow[128] = "", body[128];
+	char allow[128] = "", body[256];
 	int status, n;
 
 	if (req_fill(c) < 0) {
@@ -951,11 +1085,15 @@ static void conn_dispatch(struct conn *c)
 	}
 	c->busy = true;
 	uv_timer_stop(&c->timer);
-	status = route_find(c, &rt, allow, sizeof(allow));
+	status = conn_gate(c);
+	if (!status)
+		status = route_find(c, &rt, allow, sizeof(allow));
 	if (status) {
 		/* A path we could not decode is a parse error: close as for one. */
 		if (status == 400)
 			c->p.keep_alive = false;
+		if (status == 429)
+			snprintf(allow, sizeof(allow), "Retry-After: 1\r\n");
 		n = snprintf(body, sizeof(body), "{\"error\":\"%s\"}", c->p.why);
 		conn_answer(c, status, "application/json", allow, body, n);
 		return;
@@ -1077,6 +1215,7 @@ static void conn_accept(struct http_server *s)
 		conn_close(c);
 		return;
 	}
+	conn_peer_read(c);
 	uv_timer_start(&c->timer, on_idle, s->idle_ms, 0);
 	conn_flow(c);
 }
@@ -1198,6 +1337,7 @@ int http_server_listen_unix(struct http_server **out, uv_loop_t *loop, const cha
 	if (!s->cfg.max_body)
 		s->cfg.max_body = HTTP_DEF_MAX_BODY;
 	s->idle_ms = HTTP_IDLE_MS;
+	s->group = gid >= 0 ? (gid_t)gid : getegid();
 	ret = sock_path_prepare(path, err);
 	if (ret)
 		goto out;

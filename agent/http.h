@@ -12,6 +12,14 @@
  * passed in req->params (URL-decoded). A path that matches no pattern gets
  * 404; one that matches a pattern only under another method gets 405.
  *
+ * Peers (SO_PEERCRED, SO_PEERGROUPS at accept): root, the agent's own user
+ * and members of the socket's group (gid given to listen; -1 = ours) are
+ * served; anyone else gets 403 on every request (the socket's mode already
+ * keeps them out; this holds even if the mode is loosened by hand). Every
+ * changing request (any method but GET/HEAD/OPTIONS) is logged with the
+ * peer's uid, gid and pid. A token bucket per peer uid (rate, burst) answers
+ * 429 when a peer goes faster; uid 0 is not limited unless limit_root.
+ *
  * Handlers may answer at once or later (asynchronously): the request stays
  * valid until http_reply() is called for it, even if the client went away
  * meanwhile (the reply is then dropped). Every request must be answered
@@ -20,6 +28,7 @@
 #ifndef OVN_HTTP_H
 #define OVN_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <uv.h>
 
@@ -38,6 +47,11 @@ struct http_route {
 	http_handler fn;
 };
 
+struct http_peer {
+	int pid;			/* 0 when the kernel gave no credentials */
+	unsigned uid, gid;
+};
+
 struct http_req {
 	const char *method;
 	const char *path;		/* without the query string */
@@ -47,6 +61,7 @@ struct http_req {
 	const char *body;		/* NUL-terminated; "" if none */
 	size_t body_len;
 	const char *content_type;	/* "" if absent */
+	const struct http_peer *peer;	/* who is asking (SO_PEERCRED) */
 	void *user;			/* free for the handler's use */
 };
 
@@ -55,6 +70,10 @@ struct http_config {
 	size_t n_routes;
 	void *arg;			/* passed to every handler */
 	size_t max_body;		/* 0 = 1 MiB */
+	const char *name;		/* in log lines ("api"); NULL = "http" */
+	unsigned rate;			/* requests/s per peer uid; 0 = no limit */
+	unsigned burst;			/* bucket size; 0 = rate */
+	bool limit_root;		/* the bucket applies to uid 0 too */
 };
 
 /* Listen on a unix socket path (an existing stale socket file is replaced;

@@ -12,6 +12,7 @@
 #define HTTP_MAX_CONNS		256
 #define HTTP_IDLE_MS		60000
 #define HTTP_MAX_WRITES		8		/* answers in flight before we stop parsing */
+#define HTTP_RATE_SLOTS		64		/* peers (uids) with a bucket at once */
 
 /* Replace the 60 s idle timeout (tests cannot wait a minute). Applies to
  * timers armed from now on. */

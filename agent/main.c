@@ -1,5 +1,6 @@
 /* main.c: ovnagent: read the config, open the dataplane and the store, load
- * and reconcile (netmgr), then serve the API on one libuv loop.
+ * and reconcile (netmgr), then serve the API on one libuv loop. Once every
+ * socket is up it locks itself down (security.c: capabilities, seccomp).
  *
  * Signals: SIGTERM/SIGINT stop cleanly (kernel state stays, so containers
  * keep their network across an agent restart); SIGHUP re-reads log.level
@@ -26,6 +27,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "netmgr.h"
+#include "security.h"
 #include "util.h"
 
 #define DEFAULT_CONFIG "/etc/ovn/agent.yaml"
@@ -51,9 +53,10 @@ struct agent {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: ovnagent [--config FILE] [--check-config]\n"
+	fprintf(f, "Usage: ovnagent [--config FILE] [--check-config | --print-seccomp]\n"
 		   "  -c, --config FILE   configuration (default " DEFAULT_CONFIG ", if present)\n"
 		   "      --check-config  read the configuration, report errors, and exit\n"
+		   "      --print-seccomp print the syscall allow-list and kept capabilities\n"
 		   "  -V, --version       print the version\n"
 		   "  -h, --help          this help\n");
 }
@@ -195,7 +198,9 @@ static void started(int status, const struct ovn_err *err, json_t *result, void 
 {
 	struct agent *a = arg;
 	struct ovn_err e2 = { 0 };
-	struct http_config hc = { .routes = api_routes, .n_routes = api_n_routes, .arg = a->nm };
+	struct http_config hc = { .routes = api_routes, .n_routes = api_n_routes, .arg = a->nm,
+				  .name = "api", .rate = a->cfg.api.rate,
+				  .burst = a->cfg.api.burst };
 
 	if (status < 0 && strcmp(a->cfg.store.backend, "embedded") && !a->stopping) {
 		/* A shared store may be down while this host boots: what the kernel
@@ -225,6 +230,13 @@ static void started(int status, const struct ovn_err *err, json_t *result, void 
 	    metrics_srv_listen(&a->metrics, a->loop, a->cfg.metrics.listen, metrics_render,
 			       a->nm, &e2) < 0) {
 		log_error("%s", e2.msg);
+		return agent_stop(a, 1);
+	}
+	/* Last: every socket is bound and chowned, the store open (libcurl
+	 * loaded); from here on the agent needs only its steady-state rights. */
+	if (sec_lockdown(&a->cfg, &e2) < 0) {
+		log_error("%s (set security.capabilities/seccomp to false to run without)",
+			  e2.msg);
 		return agent_stop(a, 1);
 	}
 	log_info("ready node=%s socket=%s%s%s", a->cfg.node, a->cfg.api.socket,
@@ -316,18 +328,20 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", no_argument, NULL, 'C' },
+		{ "print-seccomp", no_argument, NULL, 'S' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct agent a = { .loop = uv_default_loop() };
-	bool check = false;
+	bool check = false, print_sec = false;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': a.config_path = optarg; break;
 		case 'C': check = true; break;
+		case 'S': print_sec = true; break;
 		case 'V': printf("ovnagent %s\n", OVN_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -340,7 +354,9 @@ int main(int argc, char **argv)
 	}
 	if (load_config(&a, check) < 0)
 		return 1;
-	if (check)
+	if (print_sec)
+		sec_print(stdout, &a.cfg);
+	if (check || print_sec)
 		return 0;
 	log_init(a.cfg.log.level);
 	/* One malloc arena: the core is one thread; the helper threads (thread

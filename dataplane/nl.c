@@ -147,8 +147,15 @@ static void nl_put_failed(struct nl_batch *b)
 
 void nl_put(struct nl_batch *b, uint16_t type, size_t len, const void *data)
 {
+	size_t need = MNL_ALIGN(MNL_ATTR_HDRLEN + len);
+
 	if (b->err || !b->cur)
 		return nl_put_failed(b);
+	/* This libmnl leaves an attribute's alignment padding as it was: zero
+	 * it first, so no stale stack bytes go to the kernel (valgrind's
+	 * "sendto(msg) points to uninitialised byte(s)" on every u8). */
+	if (b->cur->nlmsg_len + need <= nl_room(b))
+		memset(mnl_nlmsg_get_payload_tail(b->cur), 0, need);
 	if (!mnl_attr_put_check(b->cur, nl_room(b), type, len, data))
 		nl_put_failed(b);
 }
@@ -235,6 +242,16 @@ static bool nl_err_ok(int code, unsigned int ok)
 	return false;
 }
 
+/* An error code as a reply carries it, made a sane negative errno: the
+ * kernel sends -1..-4095; anything else (INT_MIN, which cannot be negated
+ * for strerror, found by fuzz_netlink) is a malformed reply. 0 stays 0. */
+static int nl_errno(int e)
+{
+	if (e == 0)
+		return 0;
+	return e < 0 && e >= -4095 ? e : -EBADMSG;
+}
+
 static int nl_fail(struct ovn_err *err, const struct nl_req *r, int code, const char *ext)
 {
 	if (ext && *ext)
@@ -268,11 +285,20 @@ static int nl_take(struct nl_batch *b, const struct nlmsghdr *nlh, uint32_t base
 		return 1;
 	}
 	e = mnl_nlmsg_get_payload(nlh);
-	code = e->error;
+	code = nl_errno(e->error);
 	r->rc = code;
 	if (code < 0 && !nl_err_ok(code, r->ok) && !*first)
 		*first = nl_fail(err, r, code, nl_ext_msg(nlh));
 	return 1;
+}
+
+/* mnl_nlmsg_ok compares nlmsg_len with the bytes left as an int, so a
+ * length of 2^31 or more passes and mnl_nlmsg_next then steps outside the
+ * buffer (found by tests/fuzz/fuzz_netlink). The kernel never sends one;
+ * a reply is still outside input, so check it as such. */
+static bool nl_msg_ok(const struct nlmsghdr *nlh, int len)
+{
+	return mnl_nlmsg_ok(nlh, len) && nlh->nlmsg_len <= (uint32_t)len;
 }
 
 static int nl_send(struct nl_sock *sk, const void *buf, size_t len)
@@ -322,7 +348,7 @@ int nl_batch_run(struct nl_batch *b, struct ovn_err *err)
 		}
 		nlh = (const struct nlmsghdr *)b->sk->rbuf;
 		left = (int)len;
-		for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
+		for (; nl_msg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
 			pending -= nl_take(b, nlh, base, &first, err);
 	}
 	ret = first;
@@ -351,7 +377,7 @@ static void nl_dump_take(struct nl_sock *sk, struct nl_dump_state *st, ssize_t l
 	const struct nlmsghdr *nlh = (const struct nlmsghdr *)sk->rbuf;
 	int len_i = (int)len;
 
-	for (; mnl_nlmsg_ok(nlh, len_i); nlh = mnl_nlmsg_next(nlh, &len_i)) {
+	for (; nl_msg_ok(nlh, len_i); nlh = mnl_nlmsg_next(nlh, &len_i)) {
 		if (nlh->nlmsg_pid != sk->portid || nlh->nlmsg_seq != st->seq)
 			continue;
 		if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
@@ -365,7 +391,7 @@ static void nl_dump_take(struct nl_sock *sk, struct nl_dump_state *st, ssize_t l
 				memcpy(&done_err, mnl_nlmsg_get_payload(nlh), sizeof(int));
 			st->done = true;
 			if (done_err < 0 && !st->ret)
-				st->ret = done_err;
+				st->ret = nl_errno(done_err);
 			return;
 		}
 		if (nlh->nlmsg_type == NLMSG_ERROR) {
@@ -373,7 +399,8 @@ static void nl_dump_take(struct nl_sock *sk, struct nl_dump_state *st, ssize_t l
 
 			st->done = true;
 			if (!st->ret)
-				st->ret = e->error ? e->error : -EBADMSG;
+				st->ret = mnl_nlmsg_get_payload_len(nlh) < sizeof(e->error) ||
+					  !e->error ? -EBADMSG : nl_errno(e->error);
 			return;
 		}
 		if (!st->ret)

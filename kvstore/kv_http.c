@@ -50,6 +50,7 @@
 #include <curl/curl.h>
 #include <dlfcn.h>
 
+#include "fsperm.h"
 #include "kv_http_int.h"
 #include "util.h"
 
@@ -978,6 +979,11 @@ int kvh_read_secret(const char *path, char **out, struct ovn_err *err)
 	if (!f) {
 		ret = -errno;
 		return ovn_err_set(err, ret, "store.password_file: %s: %s", path, strerror(-ret));
+	}
+	ret = fsperm_check_fd(fileno(f), path, "store.password_file", FSPERM_SECRET, err);
+	if (ret < 0) {
+		fclose(f);
+		return ret;
 	}
 	n = getline(&line, &cap, f);
 	fclose(f);

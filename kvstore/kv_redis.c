@@ -61,6 +61,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fsperm.h"
 #include "kv_int.h"
 #include "kv_redis_int.h"
 #include "util.h"
@@ -634,6 +635,10 @@ static int rds_password_read(struct rds *kv, const char *path, struct ovn_err *e
 	if (!f)
 		return ovn_err_set(err, -errno, "store.password_file: %s: %s", path,
 				   strerror(errno));
+	if (fsperm_check_fd(fileno(f), path, "store.password_file", FSPERM_SECRET, err) < 0) {
+		fclose(f);
+		return -EPERM;
+	}
 	len = getline(&line, &cap, f);
 	fclose(f);
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))

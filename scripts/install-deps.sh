@@ -37,6 +37,9 @@
 #   docker.io                        Docker plugin test: two real dockerd hosts
 #   gnuplot-nox dnsperf              make bench: plots (bench/report.sh), the
 #                                    DNS load generator (bench/dns)
+#   libseccomp-dev libcap-dev        the agent's lockdown: syscall allow-list,
+#                                    dropping capabilities (agent/security.c)
+#   valgrind                         make check-valgrind
 # With --vm also (make check-vm only, never the README's two commands):
 #   qemu-system-x86 linux-image-amd64  test_encrypt.sh in a guest with Debian's
 #                                    kernel (ESP + GCM modules) when the host's
@@ -47,7 +50,7 @@ libmnl-dev libcmocka-dev iproute2 iputils-ping procps util-linux tcpdump
 jq curl socat libhiredis-dev libcurl4-openssl-dev redis-server etcd-server
 etcd-client libsodium-dev dnsutils dnsmasq-base clang libclang-rt-14-dev
 man-db mandoc openssl libnftables-dev nftables iptables podman containernetworking-plugins
-busybox-static docker.io gnuplot-nox dnsperf"
+busybox-static docker.io gnuplot-nox dnsperf libseccomp-dev libcap-dev valgrind"
 VM_PACKAGES="qemu-system-x86 linux-image-amd64"
 
 set -euo pipefail

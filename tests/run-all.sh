@@ -10,6 +10,13 @@
 #          so a rebuild there never drops the sanitizers.
 #   unit   tests/run-unit.sh BUILD_DIR       ("unit: N passed, ..." parsed)
 #   sim    the gossip simulator, every scenario ("sim: N passed, ..." parsed)
+#   valgrind  `make check-valgrind`: the unit tests again under memcheck
+#          ("valgrind: ..."; ~1 min). Not for build-asan. OVN_NO_VALGRIND=1
+#          skips it.
+#   fuzz   `make fuzz-smoke`: every libFuzzer target replays its kept
+#          inputs (tests/fuzz/regress, seeds) and fuzzes 3 s ("fuzz: ...",
+#          one count per target; ~45 s, plus ~1.5 min to build the targets
+#          the first time). OVN_NO_FUZZ=1 skips it.
 #   netns  tests/netns/run.sh, OVN_BIN=<abs BUILD_DIR>/bin  ("netns: ...")
 # A stage whose totals line is missing counts 1 failed.
 #
@@ -115,6 +122,17 @@ main()
 
 	stage unit tests/run-unit.sh "$BUILD"
 	add_totals unit "$OUT"
+
+	# valgrind and ASan do not mix: the sanitizer build skips this stage.
+	if [[ ${OVN_NO_VALGRIND:-0} != 1 && -z ${SAN:-} && $(basename "$BUILD") != build-asan ]]; then
+		stage valgrind make -C "$ROOT" --no-print-directory "BUILD=$BUILD" check-valgrind
+		add_totals valgrind "$OUT"
+	fi
+
+	if [[ ${OVN_NO_FUZZ:-0} != 1 ]]; then
+		stage fuzz make -C "$ROOT" --no-print-directory fuzz-smoke
+		add_totals fuzz "$OUT"
+	fi
 
 	stage sim stage_sim
 	add_totals sim "$OUT"

@@ -15,12 +15,16 @@
 # (automake / kselftest "skip"), then 1 skipped. Tests needing root skip
 # themselves with cmocka's skip().
 #
-# Environment: UNIT_TIMEOUT (seconds per binary, default 300).
+# Environment: UNIT_TIMEOUT (seconds per binary, default 300); UNIT_WRAP, a
+# command each binary runs under (`make check-valgrind` sets valgrind's);
+# UNIT_LABEL, the prefix of the lines and the log directory (default unit).
 # Exit: 0 when nothing failed, 1 otherwise.
 
 set -uo pipefail
 
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-300}
+UNIT_LABEL=${UNIT_LABEL:-unit}
+read -r -a UNIT_WRAP <<<"${UNIT_WRAP:-}"
 
 total_pass=0
 total_fail=0
@@ -49,7 +53,7 @@ run_binary()
 	# STDOUT format: the only one whose summary lines we parse.
 	# The braces take bash's own "Aborted"/"Segmentation fault" notice off
 	# the terminal; the line below says it with the exit status.
-	{ CMOCKA_MESSAGE_OUTPUT=STDOUT timeout -k 10 "$UNIT_TIMEOUT" "$bin" \
+	{ CMOCKA_MESSAGE_OUTPUT=STDOUT timeout -k 10 "$UNIT_TIMEOUT" "${UNIT_WRAP[@]}" "$bin" \
 		</dev/null >"$log" 2>&1; } 2>/dev/null
 	rc=$?
 	elapsed=$((${EPOCHREALTIME//[.,]/} - start))
@@ -73,8 +77,8 @@ run_binary()
 		note=" (exit $rc with no failed test: crash or sanitizer report)"
 	fi
 
-	printf 'unit: %-28s %3d passed, %d failed, %d skipped  %ss%s\n' \
-		"$name" "$pass" "$fail" "$skip" "$elapsed" "$note"
+	printf '%s: %-28s %3d passed, %d failed, %d skipped  %ss%s\n' \
+		"$UNIT_LABEL" "$name" "$pass" "$fail" "$skip" "$elapsed" "$note"
 	if ((fail > 0)); then
 		echo "  --- last 40 lines of $log ---"
 		tail -n 40 "$log" | sed 's/^/  | /'
@@ -88,7 +92,7 @@ run_binary()
 main()
 {
 	local build=${1:-build}
-	local logdir=$build/test-logs/unit
+	local logdir=$build/test-logs/$UNIT_LABEL
 	local bin found=0
 
 	mkdir -p "$logdir" || exit 1
@@ -97,9 +101,9 @@ main()
 		found=$((found + 1))
 		run_binary "$bin" "$logdir"
 	done
-	((found > 0)) || echo "unit: no test binaries in $build/tests"
+	((found > 0)) || echo "$UNIT_LABEL: no test binaries in $build/tests"
 
-	echo "unit: $total_pass passed, $total_fail failed, $total_skip skipped"
+	echo "$UNIT_LABEL: $total_pass passed, $total_fail failed, $total_skip skipped"
 	((total_fail == 0))
 }
 

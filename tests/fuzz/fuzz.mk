@@ -2,6 +2,9 @@
 #   make fuzz                 build build-fuzz/fuzz_<x> for every target
 #   make fuzz-run             run each for FUZZ_RUNS executions (at most
 #                             FUZZ_SECS seconds), corpus in build-fuzz/corpus/<x>
+#                             plus tests/fuzz/seeds/<x> and tests/fuzz/regress/<x>
+#   make fuzz-smoke           the suite's short pass: replay regress/ and seeds/,
+#                             then FUZZ_SMOKE_SECS (3) seconds per target
 # Each target lists only the sources it exercises (no libovn.a, no libuv).
 # Other libraries' fragments (tests/fuzz/fuzz_<lib>.mk) are included from
 # here, since the top Makefile includes only this file; they may add their
@@ -36,7 +39,8 @@ fuzz: $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))
 define FUZZ_RUN
 mkdir -p $(FUZZ_DIR)/corpus/$(1) && echo "  RUN     $(1) ($(FUZZ_RUNS) runs, <= $(FUZZ_SECS) s)" && \
 { $(FUZZ_DIR)/$(1) -runs=$(FUZZ_RUNS) -max_total_time=$(FUZZ_SECS) -print_final_stats=1 \
-	$(if $($(1)_DICT),-dict=$($(1)_DICT)) $(FUZZ_DIR)/corpus/$(1) >$(FUZZ_DIR)/$(1).log 2>&1 || \
+	$(if $($(1)_DICT),-dict=$($(1)_DICT)) $(FUZZ_DIR)/corpus/$(1) \
+	$(wildcard tests/fuzz/seeds/$(1) tests/fuzz/regress/$(1)) >$(FUZZ_DIR)/$(1).log 2>&1 || \
 	{ tail -n 40 $(FUZZ_DIR)/$(1).log; false; }; } && \
 grep -E '^Done|number_of_executed_units|peak_rss' $(FUZZ_DIR)/$(1).log
 endef
@@ -44,6 +48,16 @@ endef
 fuzz-run: fuzz
 	$(Q)$(foreach t,$(FUZZ_TARGETS),$(call FUZZ_RUN,$(t)) && ) true
 
-.PHONY: fuzz fuzz-run
+# The suite's share (tests/run-all.sh, `make check`): replay every input
+# kept in tests/fuzz/regress/<x> (inputs that once crashed) and
+# tests/fuzz/seeds/<x>, then fuzz each target for FUZZ_SMOKE_SECS.
+FUZZ_SMOKE_SECS ?= 3
+fuzz-smoke: fuzz
+	$(Q)FUZZ_DIR=$(FUZZ_DIR) FUZZ_SMOKE_SECS=$(FUZZ_SMOKE_SECS) tests/fuzz/run-smoke.sh $(FUZZ_TARGETS)
+
+fuzz-list:
+	@echo $(FUZZ_TARGETS)
+
+.PHONY: fuzz fuzz-run fuzz-smoke fuzz-list
 
 -include $(filter-out tests/fuzz/fuzz.mk,$(wildcard tests/fuzz/fuzz_*.mk))

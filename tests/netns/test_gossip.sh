@@ -45,7 +45,7 @@ cluster_agent_start()
 
 	dir=$(agent_dir "h$1")
 	mkdir -p "$dir" || return 1
-	[[ -f $dir/keyring.json ]] || echo "[\"$KEY1\"]" >"$dir/keyring.json"
+	[[ -f $dir/keyring.json ]] || { echo "[\"$KEY1\"]" >"$dir/keyring.json" && chmod 600 "$dir/keyring.json"; }
 	agent_start "${HOST_NS[$1]}" "h$1" "$STORE_YAML" "$(gossip_yaml "$1")"
 }
 
@@ -353,7 +353,8 @@ test_wrong_key()
 
 	fails0=$(metric_of 1 ovn_gossip_auth_failures_total)
 	other=$("$OVN_BIN/ovnctl" keys generate)
-	mkdir -p "$(agent_dir h6)" && echo "[\"$other\"]" >"$(agent_dir h6)/keyring.json"
+	mkdir -p "$(agent_dir h6)" && echo "[\"$other\"]" >"$(agent_dir h6)/keyring.json" &&
+		chmod 600 "$(agent_dir h6)/keyring.json"
 	agent_start "${HOST_NS[6]}" h6 "$STORE_YAML" "$(gossip_yaml 6)"
 	check_err $? "h6 did not start"
 	sleep 3

@@ -78,6 +78,11 @@ static void chk_defaults(const struct cfg *c)
 	assert_true(c->egress.forwarding);
 	assert_int_equal(c->dns.host_address.family, 0);
 	assert_string_equal(c->docker.api, "");
+	assert_true(c->security.seccomp);
+	assert_true(c->security.capabilities);
+	assert_int_equal(c->security.seccomp_action, SEC_ACTION_KILL);
+	assert_int_equal(c->api.rate, 100);
+	assert_int_equal(c->api.burst, 200);
 }
 
 static void chk_all(const struct cfg *c)
@@ -178,6 +183,15 @@ static void chk_metrics4(const struct cfg *c)
 static void chk_metrics6(const struct cfg *c)
 {
 	assert_string_equal(c->metrics.listen, "[fd00:18::1]:9465");
+}
+
+static void chk_security(const struct cfg *c)
+{
+	assert_false(c->security.seccomp);
+	assert_true(c->security.capabilities);
+	assert_int_equal(c->security.seccomp_action, SEC_ACTION_LOG);
+	assert_int_equal(c->api.rate, 5);
+	assert_int_equal(c->api.burst, 10);
 }
 
 static void chk_small_pools(const struct cfg *c)
@@ -319,6 +333,13 @@ static const struct vec vecs[] = {
 	  "gossip.join: 'fd00::1' is not IPv4", NULL },
 	{ "gossip: {port: 70000}\n", "gossip.port: '70000' is out of range", NULL },
 	{ "gossip: {keyring: keys.json}\n", "gossip.keyring: 'keys.json' is not an absolute", NULL },
+
+	/* security, API limits */
+	{ "security: {seccomp: false, seccomp_action: log}\napi: {rate: 5, burst: 10}\n", NULL,
+	  chk_security },
+	{ "security: {seccomp_action: errno}\n", "test.yaml:1: security.seccomp_action:", NULL },
+	{ "security: {seccomp: yes}\n", "test.yaml:1: security.seccomp:", NULL },
+	{ "api: {burst: 0}\n", "test.yaml:1: api.burst: '0' is out of range", NULL },
 
 	/* addresses */
 	{ "advertise: 1.2.3\n", "test.yaml:1: advertise: '1.2.3' is not an IPv4 address", NULL },

@@ -30,10 +30,13 @@ static void add(struct dns_table *t, uint32_t net, const char *name, const char 
 	assert_int_equal(dns_table_add(t, net, name, &a), 0);
 }
 
-/* Look a text name up the way the server does (lower-cased wire form). */
+/* Look a text name up the way the server does (lower-cased wire form).
+ * The lookup's pointers (zone, soa) may point into the query name, so it
+ * lives on past the call (valgrind found them read from a dead frame);
+ * valid until the next look(). */
 static struct dns_lookup look(struct dns_table *t, uint32_t view, const char *name)
 {
-	uint8_t w[DNS_NAME_MAX];
+	static uint8_t w[DNS_NAME_MAX];
 	int n = dns_name_from_text(name, w, sizeof(w));
 	struct dns_lookup lk;
 

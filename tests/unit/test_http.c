@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
@@ -84,6 +85,15 @@ struct fx {
 	uv_timer_t poll;
 	int replied_late;		/* answered after the client left */
 	int dropped_after_close;	/* answered after server close */
+	/* peer tests: who the client thread becomes, what it got */
+	int opts_uid;			/* -1 = stay root */
+	unsigned cli_gid;
+	unsigned cli_groups[2];
+	int n_cli_groups;
+	int n_reqs;
+	int statuses[8];
+	char last_body[1024];
+	char last_head[1024];
 };
 
 /* ---- client side (client thread) ---- */
@@ -334,12 +344,24 @@ static void on_client_done(uv_async_t *a)
 	}
 }
 
-static void fx_init(struct fx *f)
+/* Server knobs of the peer tests; NULL in fx_init = defaults. */
+struct fx_opts {
+	unsigned mode;
+	int gid;
+	unsigned rate, burst;
+	bool limit_root;
+};
+
+static void fx_init_opts(struct fx *f, const struct fx_opts *o)
 {
 	struct http_config cfg = {
 		.routes = routes,
 		.n_routes = ARRAY_SIZE(routes),
 		.arg = f,
+		.name = "test",
+		.rate = o ? o->rate : 0,
+		.burst = o ? o->burst : 0,
+		.limit_root = o && o->limit_root,
 	};
 	struct ovn_err err = { 0 };
 
@@ -349,8 +371,16 @@ static void fx_init(struct fx *f)
 	strcpy(f->dir, "/tmp/ovn-http-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->path, sizeof(f->path), "%s/api.sock", f->dir);
-	assert_int_equal(http_server_listen_unix(&f->srv, &f->loop, f->path, 0660, -1, &cfg, &err),
-			 0);
+	/* Other users must reach the socket in the peer tests. */
+	assert_int_equal(chmod(f->dir, 0755), 0);
+	assert_int_equal(http_server_listen_unix(&f->srv, &f->loop, f->path, o ? o->mode : 0660,
+						 o ? o->gid : -1, &cfg, &err), 0);
+	f->opts_uid = -1;
+}
+
+static void fx_init(struct fx *f)
+{
+	fx_init_opts(f, NULL);
 }
 
 /* Run the client thread against the server until both are done. */
@@ -753,6 +783,118 @@ static void test_idle_timeout(void **state)
 	assert_true(f.idle_secs >= 0.05 && f.idle_secs < 3);
 }
 
+/* ---- peers: credentials and rate limits ---- */
+
+/* Become another user in this thread only: the raw syscalls, since glibc's
+ * wrappers would change every thread of the process (the server's too). */
+static int become(struct fx *f)
+{
+	gid_t groups[2] = { f->cli_groups[0], f->cli_groups[1] };
+
+	if (f->opts_uid < 0)
+		return 0;
+	if (syscall(SYS_setgroups, (size_t)f->n_cli_groups, groups) < 0 ||
+	    syscall(SYS_setresgid, f->cli_gid, f->cli_gid, f->cli_gid) < 0 ||
+	    syscall(SYS_setresuid, f->opts_uid, f->opts_uid, f->opts_uid) < 0)
+		return -errno;
+	return 0;
+}
+
+/* n_reqs GETs on one keep-alive connection; statuses recorded. */
+static void client_as(struct fx *f)
+{
+	struct cli *k = malloc(sizeof(*k));
+	struct resp r;
+	int i;
+
+	if (!k || become(f) < 0 || cli_open(k, f->path) < 0)
+		goto out;
+	for (i = 0; i < f->n_reqs; i++) {
+		cli_send(k, "GET / HTTP/1.1\r\n\r\n");
+		if (cli_resp(k, &r) < 0)
+			break;
+		f->statuses[i] = r.status;
+		snprintf(f->last_body, sizeof(f->last_body), "%s", r.body);
+		snprintf(f->last_head, sizeof(f->last_head), "%s", r.head);
+	}
+	/* Only a refused peer is closed on; a kept connection would make
+	 * cli_eof wait out its receive timeout. */
+	if (i && f->statuses[i - 1] == 403)
+		f->eof = cli_eof(k);
+	close(k->fd);
+out:
+	free(k);
+}
+
+static void peer_run(struct fx *f, const struct fx_opts *o, int uid, unsigned gid,
+		     int n_groups, unsigned g0, int n_reqs)
+{
+	fx_init_opts(f, o);
+	f->opts_uid = uid;
+	f->cli_gid = gid;
+	f->n_cli_groups = n_groups;
+	f->cli_groups[0] = g0;
+	f->n_reqs = n_reqs;
+	fx_run(f, client_as);
+}
+
+#define NOBODY 65534
+
+/* A user neither root nor in the socket's group: 403 naming the uid, then
+ * the connection closes (the socket's mode is opened to everyone here, so
+ * only the credential check stands in the way). */
+static void test_peer_refused(void **state)
+{
+	struct fx_opts o = { .mode = 0666, .gid = 4242 };
+	struct fx f;
+
+	if (geteuid() != 0)
+		skip();
+	peer_run(&f, &o, NOBODY, NOBODY, 0, 0, 2);
+	assert_int_equal(f.statuses[0], 403);
+	assert_int_equal(f.statuses[1], 0);
+	assert_non_null(strstr(f.last_body, "uid 65534 is neither root nor a member of group 4242"));
+	assert_true(f.eof);
+}
+
+/* Membership by primary group and by a supplementary one (SO_PEERGROUPS)
+ * both count; the bucket (rate 1/s, burst 3) refuses the fourth request
+ * with 429 and Retry-After, and the connection stays open. */
+static void test_peer_group_and_rate(void **state)
+{
+	struct fx_opts o = { .mode = 0666, .gid = 4242, .rate = 1, .burst = 3 };
+	struct fx f;
+
+	if (geteuid() != 0)
+		skip();
+	peer_run(&f, &o, NOBODY, 4242, 0, 0, 5);
+	assert_int_equal(f.statuses[0], 200);
+	assert_int_equal(f.statuses[2], 200);
+	assert_int_equal(f.statuses[3], 429);
+	assert_int_equal(f.statuses[4], 429);
+	assert_non_null(strstr(f.last_head, "Retry-After: 1\r\n"));
+	assert_non_null(strstr(f.last_body, "rate limit: uid 65534 sent more than 1 requests/s"));
+
+	peer_run(&f, &o, NOBODY, NOBODY, 1, 4242, 2);
+	assert_int_equal(f.statuses[0], 200);
+	assert_int_equal(f.statuses[1], 200);
+}
+
+/* Root is not limited unless asked. */
+static void test_rate_root(void **state)
+{
+	struct fx_opts o = { .mode = 0660, .gid = -1, .rate = 1, .burst = 1 };
+	struct fx f;
+
+	peer_run(&f, &o, -1, 0, 0, 0, 4);
+	if (geteuid() == 0)
+		assert_int_equal(f.statuses[3], 200);
+	o.limit_root = true;
+	peer_run(&f, &o, -1, 0, 0, 0, 2);
+	assert_int_equal(f.statuses[0], 200);
+	assert_int_equal(f.statuses[1], 429);
+}
+
 /* ---- listening ---- */
 
 static void on_closed_flag(void *arg)
@@ -916,6 +1058,9 @@ int main(void)
 		cmocka_unit_test(test_pipeline_flood_while_pending),
 		cmocka_unit_test(test_max_connections),
 		cmocka_unit_test(test_idle_timeout),
+		cmocka_unit_test(test_peer_refused),
+		cmocka_unit_test(test_peer_group_and_rate),
+		cmocka_unit_test(test_rate_root),
 	};
 	struct CMUnitTest tests[ARRAY_SIZE(fixed) + ARRAY_SIZE(cases)];
 	size_t i;

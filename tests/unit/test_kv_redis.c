@@ -295,8 +295,15 @@ static void t_auth(void **state)
 	assert_int_equal(r.status, -EACCES);
 	kvc_res_clear(&r);
 	kvc_close(c, kv);
-	/* with it */
+	/* with it, once the file is private: a readable one is refused */
 	cfg.password_file = pwfile;
+	{
+		struct ovn_err err = { 0 };
+
+		assert_int_equal(kv_open(&kv, &c->loop, &cfg, &err), -EPERM);
+		assert_non_null(strstr(err.msg, "fix: chmod 600"));
+	}
+	assert_int_equal(chmod(pwfile, 0600), 0);
 	kv = kvc_open_cfg(c, &cfg);
 	assert_int_equal(KVC_CALL(kv_put(kv, kvc_key(c, "x"), "1", 1, kvc_res_cb, &r)), 0);
 	assert_true(kvc_run_until(c, &r.calls, 1, KVC_WAIT));
