@@ -88,7 +88,8 @@ static const char *const syscalls[] = {
 	"getuid", "geteuid", "getgid", "getegid", "capget",
 	/* the loop: epoll, eventfd, pipes, signals through a self-pipe */
 	"epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2",
-	"eventfd2", "pipe2", "poll", "ppoll", "timerfd_create", "timerfd_settime",
+	"eventfd2", "pipe2", "poll", "ppoll", "select", "pselect6", "timerfd_create",
+	"timerfd_settime",
 	/* files: config, store, keyring, pid file, /proc, /run/netns */
 	"openat", "open", "close", "read", "pread64", "readv", "write", "pwrite64", "writev",
 	"lseek", "fstat", "newfstatat", "stat", "lstat", "statx", "access", "faccessat",

@@ -98,7 +98,7 @@ cluster_agent_start()
 
 	dir=$(agent_dir "h$1")
 	mkdir -p "$dir" || return 1
-	[[ -f $dir/keyring.json ]] || echo "[\"$KEY\"]" >"$dir/keyring.json"
+	[[ -f $dir/keyring.json ]] || (umask 077; echo "[\"$KEY\"]" >"$dir/keyring.json")
 	agent_start "${HOST_NS[$1]}" "h$1" "$STORE_YAML" "$(gossip_yaml "$1")"
 }
 

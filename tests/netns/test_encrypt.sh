@@ -55,7 +55,7 @@ cluster_agent_start()
 
 	dir=$(agent_dir "h$1")
 	mkdir -p "$dir" || return 1
-	[[ -f $dir/keyring.json ]] || echo "[\"$KEY1\"]" >"$dir/keyring.json"
+	[[ -f $dir/keyring.json ]] || (umask 077; echo "[\"$KEY1\"]" >"$dir/keyring.json")
 	agent_start "${HOST_NS[$1]}" "h$1" "$STORE_YAML" "$(gossip_yaml "$1")" \
 		"$(printf 'encryption:\n  rotate_interval: 0\n  grace: %s' "$GRACE")"
 }
