@@ -10,6 +10,9 @@
 #          so a rebuild there never drops the sanitizers.
 #   unit   tests/run-unit.sh BUILD_DIR       ("unit: N passed, ..." parsed)
 #   sim    the gossip simulator, every scenario ("sim: N passed, ..." parsed)
+#   asan   the unit tests again on the ASan/UBSan build (build-asan), so CI
+#          runs the sanitizer build; `make check-asan` runs everything on it.
+#          Only for a plain BUILD_DIR; OVN_NO_ASAN=1 skips it.
 #   valgrind  `make check-valgrind`: the unit tests again under memcheck
 #          ("valgrind: ..."; ~1 min). Not for build-asan. OVN_NO_VALGRIND=1
 #          skips it.
@@ -104,6 +107,15 @@ stage_sim()
 	fi
 }
 
+# stage_asan_unit: build the unit tests with ASan/UBSan into build-asan and
+# run them; prints "asan: N passed, ..." from run-unit.sh's totals.
+stage_asan_unit()
+{
+	make -C "$ROOT" --no-print-directory -k BUILD=build-asan SAN=1 tests >/dev/null ||
+		{ echo "asan: 0 passed, 1 failed, 0 skipped"; return 1; }
+	UNIT_LABEL=asan tests/run-unit.sh build-asan
+}
+
 main()
 {
 	local total_start
@@ -136,6 +148,11 @@ main()
 
 	stage sim stage_sim
 	add_totals sim "$OUT"
+
+	if [[ ${OVN_NO_ASAN:-0} != 1 && -z ${SAN:-} && $(basename "$BUILD") != build-asan ]]; then
+		stage asan stage_asan_unit
+		add_totals asan "$OUT"
+	fi
 
 	stage netns env OVN_BIN="$(readlink -m "$BUILD/bin")" tests/netns/run.sh
 	add_totals netns "$OUT"
