@@ -188,10 +188,43 @@ host_ns()
 	echo "${HOST_NS[i]}"
 }
 
-# cluster_agent_start I: (re)start agent hI in host I with STORE_YAML.
+# Gossip for the cluster's agents: set GOSSIP_KEY (from `ovnctl keys
+# generate`) and cluster_agent_start gives hI a keyring (0600, written once,
+# so a rotated key survives a restart) and a gossip section joining the
+# hosts listed in GOSSIP_SEEDS (indexes, default "1"). CLUSTER_AGENT_YAML:
+# one more config line (a section) for every agent.
+GOSSIP_KEY=""
+GOSSIP_SEEDS=${GOSSIP_SEEDS:-1}
+CLUSTER_AGENT_YAML=""
+
+# gossip_yaml I: the gossip section of host I.
+gossip_yaml()
+{
+	local s seeds=""
+
+	for s in $GOSSIP_SEEDS; do
+		seeds+="${seeds:+, }\"$(underlay_ip "$s")\""
+	done
+	printf 'gossip:\n  port: 7946\n  join: [ %s ]\n  keyring: %s\n' "$seeds" \
+		"$(agent_dir "h$1")/keyring.json"
+}
+
+# cluster_agent_start I: (re)start agent hI in host I with STORE_YAML (and
+# gossip when GOSSIP_KEY is set).
 cluster_agent_start()
 {
-	agent_start "${HOST_NS[$1]}" "h$1" "$STORE_YAML"
+	local dir
+	local -a extra=()
+
+	if [[ -n $GOSSIP_KEY ]]; then
+		dir=$(agent_dir "h$1")
+		mkdir -p "$dir" || return 1
+		[[ -f $dir/keyring.json ]] ||
+			(umask 077; echo "[\"$GOSSIP_KEY\"]" >"$dir/keyring.json") || return 1
+		extra+=("$(gossip_yaml "$1")")
+	fi
+	[[ -n $CLUSTER_AGENT_YAML ]] && extra+=("$CLUSTER_AGENT_YAML")
+	agent_start "${HOST_NS[$1]}" "h$1" "$STORE_YAML" "${extra[@]}"
 }
 
 # cluster_start N BACKEND: underlay of N hosts, the store, agents h1..hN

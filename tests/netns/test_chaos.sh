@@ -75,32 +75,15 @@ OPS_DETACH_OK=0
 OPS_DETACH_ERR=0
 DISK_REFUSED=0
 
-# gossip_yaml I: every host is a seed. (With h1 alone as the seed, a
-# restarted h1 knows nobody until the others' reconnect push-pull reaches
-# it, meanwhile they keep its entries withdrawn as failed; and that merge
-# replays recent endpoint events to it. CHAOS_SEEDS=h1 configures that.)
-gossip_yaml()
-{
-	local i seeds="" last=$N
-
-	[[ ${CHAOS_SEEDS:-all} == h1 ]] && last=1
-	for ((i = 1; i <= last; i++)); do
-		seeds+="${seeds:+, }\"${HOST_IP[i]}\""
-	done
-	printf 'gossip:\n  port: 7946\n  join: [ %s ]\n  keyring: %s\n' \
-		"$seeds" "$(agent_dir "h$1")/keyring.json"
-}
-
-# Replaces lib_cluster.sh's: every cluster agent here runs gossip.
-cluster_agent_start()
-{
-	local dir
-
-	dir=$(agent_dir "h$1")
-	mkdir -p "$dir" || return 1
-	[[ -f $dir/keyring.json ]] || (umask 077; echo "[\"$KEY\"]" >"$dir/keyring.json")
-	agent_start "${HOST_NS[$1]}" "h$1" "$STORE_YAML" "$(gossip_yaml "$1")"
-}
+# Every host is a gossip seed (lib_cluster.sh). With h1 alone as the seed, a
+# restarted h1 knows nobody until the others' reconnect push-pull reaches it,
+# meanwhile they keep its entries withdrawn as failed; and that merge replays
+# recent endpoint events to it. CHAOS_SEEDS=h1 configures that.
+if [[ ${CHAOS_SEEDS:-all} == h1 ]]; then
+	GOSSIP_SEEDS=1
+else
+	GOSSIP_SEEDS=$(seq -s ' ' 1 "$N")
+fi
 
 setup_containers()
 {
@@ -135,6 +118,7 @@ setup()
 	require_command iptables
 	tmpdir_setup || return 1
 	KEY=$("$OVN_BIN/ovnctl" keys generate) || return 1
+	GOSSIP_KEY=$KEY
 	underlay_create 6 || return 1
 	store_start redis || return
 	CLUSTER_N=$N

@@ -39,26 +39,12 @@ ESP_WHY=""
 SEC_UP=""		# "yes" once "sec" exists with s1..s3 attached
 GRACE=3
 
-# Every host is a seed, so a restarted agent rejoins at once (with h1 the
-# only seed, a restarted h1 would wait for the others' join backoff).
-gossip_yaml()
-{
-	printf 'gossip:\n  port: 7946\n  join: [ "%s", "%s", "%s" ]\n  keyring: %s\n' \
-		"${HOST_IP[1]}" "${HOST_IP[2]}" "${HOST_IP[3]}" "$(agent_dir "h$1")/keyring.json"
-}
-
-# Every agent runs gossip and rotates only when asked (the API hook), so
+# Every agent runs gossip (lib_cluster.sh), every host a seed so a restarted
+# agent rejoins at once (with h1 the only seed, a restarted h1 would wait for
+# the others' join backoff), and rotates only when asked (the API hook), so
 # the restart comparison is not raced by a scheduled rotation.
-cluster_agent_start()
-{
-	local dir
-
-	dir=$(agent_dir "h$1")
-	mkdir -p "$dir" || return 1
-	[[ -f $dir/keyring.json ]] || (umask 077; echo "[\"$KEY1\"]" >"$dir/keyring.json")
-	agent_start "${HOST_NS[$1]}" "h$1" "$STORE_YAML" "$(gossip_yaml "$1")" \
-		"$(printf 'encryption:\n  rotate_interval: 0\n  grace: %s' "$GRACE")"
-}
+GOSSIP_SEEDS="1 2 3"
+CLUSTER_AGENT_YAML=$(printf 'encryption:\n  rotate_interval: 0\n  grace: %s' "$GRACE")
 
 # api_post H PATH: POST to hH's API, prints the body.
 api_post()
@@ -180,6 +166,7 @@ setup()
 	require_command redis-server jq curl tcpdump
 	tmpdir_setup || return 1
 	KEY1=$("$OVN_BIN/ovnctl" keys generate) || return 1
+	GOSSIP_KEY=$KEY1
 	cluster_start "$N" redis || return
 	out=$(ovnctl_on h1 network create plain --subnet 198.19.20.0/24 2>&1) ||
 		{ echo "create plain: $out"; return 1; }

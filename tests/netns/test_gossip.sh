@@ -31,23 +31,7 @@ KEY1=""
 
 now_ms() { echo $((${EPOCHREALTIME//[.,]/} / 1000)); }
 
-# gossip_yaml I: the gossip section of host I.
-gossip_yaml()
-{
-	printf 'gossip:\n  port: 7946\n  join: [ "%s" ]\n  keyring: %s\n' \
-		"${HOST_IP[1]}" "$(agent_dir "h$1")/keyring.json"
-}
-
-# Replaces lib_cluster.sh's: every agent here runs gossip.
-cluster_agent_start()
-{
-	local dir
-
-	dir=$(agent_dir "h$1")
-	mkdir -p "$dir" || return 1
-	[[ -f $dir/keyring.json ]] || { echo "[\"$KEY1\"]" >"$dir/keyring.json" && chmod 600 "$dir/keyring.json"; }
-	agent_start "${HOST_NS[$1]}" "h$1" "$STORE_YAML" "$(gossip_yaml "$1")"
-}
+# Every agent runs gossip (lib_cluster.sh: GOSSIP_KEY, seed h1).
 
 # members_of H: "name status" lines of agent hH's gossip view, sorted.
 members_of()
@@ -102,6 +86,7 @@ setup()
 	require_command redis-server jq curl nft
 	tmpdir_setup || return 1
 	KEY1=$("$OVN_BIN/ovnctl" keys generate) || return 1
+	GOSSIP_KEY=$KEY1
 	# Host 6 is on the underlay but not in the cluster until test_wrong_key.
 	underlay_create 6 || return 1
 	store_start redis || return
@@ -353,7 +338,7 @@ test_wrong_key()
 
 	fails0=$(metric_of 1 ovn_gossip_auth_failures_total)
 	other=$("$OVN_BIN/ovnctl" keys generate)
-	mkdir -p "$(agent_dir h6)" && echo "[\"$other\"]" >"$(agent_dir h6)/keyring.json" &&
+	mkdir -p "$(agent_dir h6)" && (umask 077; echo "[\"$other\"]" >"$(agent_dir h6)/keyring.json") &&
 		chmod 600 "$(agent_dir h6)/keyring.json"
 	agent_start "${HOST_NS[6]}" h6 "$STORE_YAML" "$(gossip_yaml 6)"
 	check_err $? "h6 did not start"
