@@ -36,38 +36,48 @@
 #include "dataplane.h"
 #include "util.h"
 
+/* A libnftables context lives for one batch only: it keeps its parser's
+ * buffers (about 650 KB) for as long as it exists, and the agent runs a
+ * batch only when a network or a published port changes. Making one costs
+ * a few allocations; the ruleset cache is fetched per batch either way. */
 struct dp_nft {
-	struct nft_ctx *ctx;
+	unsigned long batches;		/* run, accepted or not */
 };
+
+static struct nft_ctx *ctx_new(void)
+{
+	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+
+	/* Capture both streams: errors become ovn_err text, and a successful
+	 * batch prints nothing we want on the agent's stdout. */
+	if (ctx && (nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0)) {
+		nft_ctx_free(ctx);
+		ctx = NULL;
+	}
+	return ctx;
+}
 
 int dp_nft_open(struct dp_nft **out, struct ovn_err *err)
 {
 	struct dp_nft *nft = calloc(1, sizeof(*nft));
+	struct nft_ctx *probe;
 
 	*out = NULL;
 	if (!nft)
 		return ovn_err_set(err, -ENOMEM, "nftables: out of memory");
-	nft->ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-	if (!nft->ctx) {
+	/* Fail at start-up, not at the first batch. */
+	probe = ctx_new();
+	if (!probe) {
 		free(nft);
 		return ovn_err_set(err, -ENOMEM, "nftables: cannot create a context");
 	}
-	/* Capture both streams: errors become ovn_err text, and a successful
-	 * batch prints nothing we want on the agent's stdout. */
-	if (nft_ctx_buffer_output(nft->ctx) < 0 || nft_ctx_buffer_error(nft->ctx) < 0) {
-		nft_ctx_free(nft->ctx);
-		free(nft);
-		return ovn_err_set(err, -ENOMEM, "nftables: cannot buffer output");
-	}
+	nft_ctx_free(probe);
 	*out = nft;
 	return 0;
 }
 
 void dp_nft_close(struct dp_nft *nft)
 {
-	if (!nft)
-		return;
-	nft_ctx_free(nft->ctx);
 	free(nft);
 }
 
@@ -310,14 +320,20 @@ static void first_line(const char *s, char *buf, size_t size)
 
 int dp_nft_run(struct dp_nft *nft, const char *text, struct ovn_err *err)
 {
+	struct nft_ctx *ctx = ctx_new();
 	char msg[200];
 	int r;
 
-	r = nft_run_cmd_from_buffer(nft->ctx, text);
-	if (r == 0)
-		return 0;
-	first_line(nft_ctx_get_error_buffer(nft->ctx), msg, sizeof(msg));
-	return ovn_err_set(err, -EIO, "nftables: %s", msg[0] ? msg : "batch refused");
+	nft->batches++;
+	if (!ctx)
+		return ovn_err_set(err, -ENOMEM, "nftables: cannot create a context");
+	r = nft_run_cmd_from_buffer(ctx, text);
+	if (r != 0) {
+		first_line(nft_ctx_get_error_buffer(ctx), msg, sizeof(msg));
+		r = ovn_err_set(err, -EIO, "nftables: %s", msg[0] ? msg : "batch refused");
+	}
+	nft_ctx_free(ctx);
+	return r;
 }
 
 static int run_owned(struct dp_nft *nft, int r, char *text, struct ovn_err *err)
