@@ -435,6 +435,10 @@ void nm_endpoint_free(struct nm_endpoint *e)
 {
 	json_decref(e->aliases);
 	e->aliases = NULL;
+	free(e->netns);
+	e->netns = NULL;
+	free(e->owner);
+	e->owner = NULL;
 	free(e->publish);
 	e->publish = NULL;
 	e->n_publish = 0;
@@ -480,10 +484,10 @@ json_t *model_endpoint_to_json(const struct nm_endpoint *e)
 {
 	char mac[OVN_MAC_STRLEN], p[OVN_PREFIX_STRLEN], v[OVN_IP_STRLEN];
 	json_t *j = json_pack("{s:s, s:s, s:O, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
-			      e->id, "network", e->network, "aliases", e->aliases, "netns", e->netns,
-			      "netns_id", e->netns_id, "ifname", e->ifname, "host_ifname",
-			      e->host_ifname, "mac", ovn_mac_str(&e->mac, mac), "node", e->node,
-			      "created", e->created);
+			      e->id, "network", e->network, "aliases", e->aliases, "netns",
+			      e->netns ? e->netns : "", "netns_id", e->netns_id, "ifname",
+			      e->ifname, "host_ifname", e->host_ifname, "mac",
+			      ovn_mac_str(&e->mac, mac), "node", e->node, "created", e->created);
 
 	if (!j)
 		return NULL;
@@ -495,7 +499,7 @@ json_t *model_endpoint_to_json(const struct nm_endpoint *e)
 		json_object_set_new(j, "ipv4", json_string(ovn_prefix_str(&e->ipv4, p)));
 	if (e->ipv6.ip.family)
 		json_object_set_new(j, "ipv6", json_string(ovn_prefix_str(&e->ipv6, p)));
-	if (e->owner[0])
+	if (e->owner)
 		json_object_set_new(j, "owner", json_string(e->owner));
 	if (e->docker)
 		json_object_set_new(j, "docker", json_true());
@@ -583,7 +587,7 @@ int model_endpoint_from_json(struct nm_endpoint *e, const json_t *j, struct ovn_
 					    "netns_id", "ifname", "host_ifname", "mac", "ipv4",
 					    "ipv6", "node", "vtep", "created", "owner",
 					    "docker", "publish", NULL };
-	char mac[OVN_MAC_STRLEN + 1];
+	char mac[OVN_MAC_STRLEN + 1], netns[NM_PATH_MAX + 1], owner[NM_OWNER_MAX + 1];
 	json_t *dk;
 	int r;
 
@@ -593,7 +597,7 @@ int model_endpoint_from_json(struct nm_endpoint *e, const json_t *j, struct ovn_
 	    (r = get_str(j, "network", e->network, sizeof(e->network), true, err)) < 0 ||
 	    (r = get_str(j, "name", e->name, sizeof(e->name), false, err)) < 0 ||
 	    (r = get_names(j, "aliases", &e->aliases, err)) < 0 ||
-	    (r = get_str(j, "netns", e->netns, sizeof(e->netns), false, err)) < 0 ||
+	    (r = get_str(j, "netns", netns, sizeof(netns), false, err)) < 0 ||
 	    (r = get_str(j, "netns_id", e->netns_id, sizeof(e->netns_id), false, err)) < 0 ||
 	    (r = get_str(j, "ifname", e->ifname, sizeof(e->ifname), false, err)) < 0 ||
 	    (r = get_str(j, "host_ifname", e->host_ifname, sizeof(e->host_ifname), true, err)) < 0 ||
@@ -603,7 +607,7 @@ int model_endpoint_from_json(struct nm_endpoint *e, const json_t *j, struct ovn_
 	    (r = get_str(j, "node", e->node, sizeof(e->node), false, err)) < 0 ||
 	    (r = get_ip(j, "vtep", 0, &e->vtep, err)) < 0 ||
 	    (r = get_str(j, "created", e->created, sizeof(e->created), false, err)) < 0 ||
-	    (r = get_owner(j, e->owner, sizeof(e->owner), err)) < 0 ||
+	    (r = get_owner(j, owner, sizeof(owner), err)) < 0 ||
 	    (r = get_publish(j, &e->publish, &e->n_publish, err)) < 0)
 		goto fail;
 	if (ovn_mac_parse(&e->mac, mac, false) < 0) {
@@ -621,6 +625,14 @@ int model_endpoint_from_json(struct nm_endpoint *e, const json_t *j, struct ovn_
 		goto fail;
 	}
 	e->docker = json_is_true(dk);
+	/* Held at their length: a thousand endpoints are kept in memory. */
+	e->netns = strdup(netns);
+	if (owner[0])
+		e->owner = strdup(owner);
+	if (!e->netns || (owner[0] && !e->owner)) {
+		r = ovn_err_set(err, -ENOMEM, "endpoint: out of memory");
+		goto fail;
+	}
 	return 0;
 fail:
 	nm_endpoint_free(e);

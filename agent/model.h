@@ -20,6 +20,7 @@
 #define NM_ID_LEN 16		/* hex chars */
 #define NM_TIME_LEN 32
 #define NM_OWNER_MAX 160	/* opaque caller tag, e.g. "cni:<64 hex>/eth0" */
+#define NM_PATH_MAX 255		/* namespace path */
 #define NM_PUBLISH_MAX 32	/* published ports per endpoint */
 #define NM_PUBLISH_STRLEN 72	/* "[IPv6]:65535:65535/tcp" */
 
@@ -53,7 +54,8 @@ struct nm_endpoint {
 	char network[NM_NAME_MAX + 1];
 	char name[NM_DNS_MAX + 1];	/* "" = none */
 	json_t *aliases;		/* array of strings, owned; never NULL */
-	char netns[256];		/* path of the namespace */
+	char *netns;			/* path of the namespace; owned, never NULL once
+					 * decoded or built */
 	char netns_id[48];		/* "dev:ino" of the namespace file */
 	char ifname[IF_NAMESIZE];
 	char host_ifname[IF_NAMESIZE];
@@ -62,7 +64,7 @@ struct nm_endpoint {
 	char node[64];
 	struct ovn_ip vtep;
 	char created[NM_TIME_LEN];
-	char owner[NM_OWNER_MAX + 1];	/* "" = none; see model_owner_ok() */
+	char *owner;			/* owned, NULL = none; see model_owner_ok() */
 	/* Made for Docker (agent/docker.c): the container end was left in the
 	 * host namespace as ifname for dockerd to move; its addresses are held
 	 * by the IPAM driver's reservations, not by this record. */

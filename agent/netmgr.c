@@ -1426,7 +1426,7 @@ static int attach_build(struct netmgr *nm, struct net *n, struct nm_attach_spec 
 			return ovn_err_set(err, -EEXIST, "alias %s is the name of another endpoint on "
 					   "network %s", json_string_value(a), n->rec.name);
 	for (struct ep *o = n->eps; s->owner[0] && o; o = o->next)
-		if (!strcmp(o->rec.owner, s->owner))
+		if (o->rec.owner && !strcmp(o->rec.owner, s->owner))
 			return ovn_err_set(err, -EEXIST, "owner %s already has endpoint %s on %s",
 					   s->owner, o->rec.id, n->rec.name);
 	if ((rc = netns_id_of(fd, r->netns_id, sizeof(r->netns_id))) < 0)
@@ -1441,9 +1441,11 @@ static int attach_build(struct netmgr *nm, struct net *n, struct nm_attach_spec 
 	memcpy(r->network, n->rec.name, sizeof(r->network));
 	memcpy(r->name, s->name, sizeof(r->name));
 	r->aliases = json_incref(s->aliases);
-	snprintf(r->netns, sizeof(r->netns), "%s", path);
 	memcpy(r->ifname, s->ifname, sizeof(r->ifname));
-	memcpy(r->owner, s->owner, sizeof(r->owner));
+	r->netns = strdup(path);
+	r->owner = s->owner[0] ? strdup(s->owner) : NULL;
+	if (!r->netns || (s->owner[0] && !r->owner))
+		return ovn_err_set(err, -ENOMEM, "endpoint: out of memory");
 	snprintf(r->node, sizeof(r->node), "%s", nm->cfg->node);
 	r->vtep = nm->cfg->advertise;
 	model_now(r->created);
@@ -1735,7 +1737,8 @@ static struct ep *detach_target(struct net *n, struct nm_detach_spec *s, struct 
 	}
 	if (s->owner[0]) {
 		for (struct ep *e = n->eps; e; e = e->next)
-			if (e->local && !e->pending && !e->removing && !strcmp(e->rec.owner, s->owner))
+			if (e->local && !e->pending && !e->removing && e->rec.owner &&
+			    !strcmp(e->rec.owner, s->owner))
 				return e;
 		ovn_err_set(err, -ENOENT, "no endpoint of owner %s on network %s", s->owner,
 			    n->rec.name);
@@ -1979,7 +1982,7 @@ void netmgr_attach_docker(struct netmgr *nm, const struct nm_docker_attach *a, n
 	memcpy(e->rec.network, n->rec.name, sizeof(e->rec.network));
 	snprintf(e->rec.host_ifname, sizeof(e->rec.host_ifname), "ve-%.12s", a->id);
 	snprintf(e->rec.ifname, sizeof(e->rec.ifname), "dk-%.12s", a->id);
-	snprintf(e->rec.netns, sizeof(e->rec.netns), "%s", a->sandbox);
+	e->rec.netns = strdup(a->sandbox);
 	snprintf(e->rec.name, sizeof(e->rec.name), "%s", a->name);
 	snprintf(e->rec.node, sizeof(e->rec.node), "%s", nm->cfg->node);
 	e->rec.aliases = json_array();
@@ -1990,6 +1993,10 @@ void netmgr_attach_docker(struct netmgr *nm, const struct nm_docker_attach *a, n
 	e->rec.docker = true;
 	model_now(e->rec.created);
 	r = -ENOMEM;
+	if (!e->rec.netns || !e->rec.aliases) {
+		ovn_err_set(&op->err, r, "out of memory");
+		goto fail_ep;
+	}
 	if (a->n_publish) {
 		e->rec.publish = calloc((size_t)a->n_publish, sizeof(*e->rec.publish));
 		if (!e->rec.publish) {

@@ -155,7 +155,7 @@ static void test_records_roundtrip(void **state)
 	strcpy(e.network, "web");
 	strcpy(e.name, "api");
 	e.aliases = json_pack("[s]", "a1");
-	strcpy(e.netns, "/run/netns/c1");
+	e.netns = strdup("/run/netns/c1");
 	strcpy(e.netns_id, "3:4026532");
 	strcpy(e.ifname, "eth0");
 	strcpy(e.host_ifname, "ve-0123456789ab");
