@@ -88,13 +88,16 @@ struct dns_ep {
 struct dns_ns {
 	struct dns_ns *next;
 	char netns_id[48];
-	char path[256];
-	char name[256];			/* NAME of /run/netns/NAME; "" = no file */
+	char *path;			/* owned */
+	const char *name;		/* NAME of /run/netns/NAME, in path; "" = no file */
 	uint32_t view;
-	uint32_t nets[NS_NETS_MAX];	/* in attach order */
-	uint16_t refs[NS_NETS_MAX];	/* endpoints on each */
-	bool internal[NS_NETS_MAX];
-	size_t n_nets;
+	/* The networks it is on, in attach order, and per network its
+	 * endpoints and whether it is internal; cap_nets grows to NS_NETS_MAX
+	 * (most containers are on one or two). */
+	uint32_t *nets;
+	uint16_t *refs;
+	bool *internal;
+	size_t n_nets, cap_nets;
 	struct dns_listener *udp, *tcp;
 	bool resolv_ours;		/* the file is ours: remove it at the end */
 	bool warned;			/* a listener failure was logged */
@@ -365,18 +368,18 @@ static void dep_apply(struct dnsint *d, const struct dns_ep *x, bool add)
 
 /* NAME when path is /run/netns/NAME (what `ip netns exec NAME` reads
  * /etc/netns/NAME for), else "". */
-static void netns_name_of(const char *path, char *name, size_t size)
+static const char *netns_name_of(const char *path)
 {
 	static const char *const dirs[] = { "/run/netns/", "/var/run/netns/" };
 
-	name[0] = '\0';
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
 		const char *n = path + strlen(dirs[i]);
 
 		if (!strncmp(path, dirs[i], strlen(dirs[i])) && *n && !strchr(n, '/') &&
 		    strcmp(n, ".") && strcmp(n, ".."))
-			snprintf(name, size, "%s", n);
+			return n;
 	}
+	return "";
 }
 
 /* 1 when the file starts with our marker (and *dir_ours says whether the
@@ -590,11 +593,12 @@ static struct dns_ns *ns_get(struct dnsint *d, const struct ep *e)
 		if (!strcmp(ns->netns_id, e->rec.netns_id))
 			return ns;
 	ns = calloc(1, sizeof(*ns));
-	if (!ns)
+	if (!ns || !(ns->path = strdup(e->rec.netns))) {
+		free(ns);
 		return NULL;
+	}
 	memcpy(ns->netns_id, e->rec.netns_id, sizeof(ns->netns_id));
-	snprintf(ns->path, sizeof(ns->path), "%s", e->rec.netns);
-	netns_name_of(ns->path, ns->name, sizeof(ns->name));
+	ns->name = netns_name_of(ns->path);
 	ns_adopt_file(ns);
 	ns->view = d->next_view++;
 	if (d->next_view <= VIEW_HOST)
@@ -602,6 +606,44 @@ static struct dns_ns *ns_get(struct dnsint *d, const struct ep *e)
 	ns->next = d->nss;
 	d->nss = ns;
 	return ns;
+}
+
+static void ns_mem_free(struct dns_ns *ns)
+{
+	if (!ns)
+		return;
+	free(ns->path);
+	free(ns->nets);
+	free(ns->refs);
+	free(ns->internal);
+	free(ns);
+}
+
+/* Room for one more network; false when full or out of memory. */
+static bool ns_nets_room(struct dns_ns *ns)
+{
+	size_t cap = ns->cap_nets ? ns->cap_nets * 2 : 2;
+	uint32_t *nets;
+	uint16_t *refs;
+	bool *internal;
+
+	if (ns->n_nets < ns->cap_nets)
+		return true;
+	if (cap > NS_NETS_MAX)
+		return false;
+	nets = realloc(ns->nets, cap * sizeof(*nets));
+	if (nets)
+		ns->nets = nets;
+	refs = realloc(ns->refs, cap * sizeof(*refs));
+	if (refs)
+		ns->refs = refs;
+	internal = realloc(ns->internal, cap * sizeof(*internal));
+	if (internal)
+		ns->internal = internal;
+	if (!nets || !refs || !internal)
+		return false;
+	ns->cap_nets = cap;
+	return true;
 }
 
 static void ns_free(struct dnsint *d, struct dns_ns *ns)
@@ -618,7 +660,7 @@ static void ns_free(struct dnsint *d, struct dns_ns *ns)
 		dns_uv_listener_close(ns->tcp);
 	resolv_remove(ns);
 	log_debug("dns: stopped serving %s", ns->path);
-	free(ns);
+	ns_mem_free(ns);
 }
 
 /* A local endpoint x (of e) joins its namespace's view. */
@@ -633,12 +675,13 @@ static void ns_join(struct dnsint *d, struct dns_ep *x, const struct ep *e)
 	}
 	for (i = 0; i < ns->n_nets && ns->nets[i] != x->net; i++)
 		;
-	if (i == NS_NETS_MAX) {
-		log_warn("dns: %s is on more than %d networks: %s is not searched", ns->path,
-			 NS_NETS_MAX, e->net->rec.name);
+	if (i == ns->n_nets && !ns_nets_room(ns)) {
+		log_warn("dns: %s is on more than %d networks (or out of memory): %s is not "
+			 "searched", ns->path, NS_NETS_MAX, e->net->rec.name);
 	} else {
 		if (i == ns->n_nets) {
 			ns->nets[i] = x->net;
+			ns->refs[i] = 0;
 			ns->internal[i] = e->net->rec.internal;
 			ns->n_nets++;
 		}
@@ -678,7 +721,7 @@ static void maybe_free(struct dnsint *d)
 		return;
 	dns_table_free(d->t);
 	free(d->buckets);
-	free(d->host);
+	ns_mem_free(d->host);
 	free(d);
 }
 
@@ -736,11 +779,14 @@ static int host_new(struct dnsint *d)
 	char addr[OVN_IP_STRLEN];
 
 	d->host = calloc(1, sizeof(*d->host));
-	if (!d->host)
+	if (!d->host || asprintf(&d->host->path, "%s:53",
+				 ovn_ip_str(&d->cfg->dns.host_address, addr)) < 0) {
+		free(d->host);
+		d->host = NULL;
 		return -ENOMEM;
+	}
+	d->host->name = "";
 	d->host->view = VIEW_HOST;
-	snprintf(d->host->path, sizeof(d->host->path), "%s:53",
-		 ovn_ip_str(&d->cfg->dns.host_address, addr));
 	ns_view_update(d, d->host);
 	return 0;
 }
@@ -794,7 +840,7 @@ void dnsint_free(struct dnsint *d)
 		struct dns_ns *ns = d->nss;
 
 		d->nss = ns->next;
-		free(ns);	/* listeners closed with the transport; files stay */
+		ns_mem_free(ns);	/* listeners closed with the transport; files stay */
 	}
 	for (size_t i = 0; i < d->nb; i++)
 		for (struct dns_ep *x = d->buckets[i], *next; x; x = next) {
