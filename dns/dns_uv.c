@@ -55,10 +55,9 @@ struct dns_listener {
 	int refs;			/* handle + connections */
 	bool closing;
 	bool own_fd;			/* close fd ourselves (the handle does not) */
-	union {
-		uv_poll_t poll;
-		uv_tcp_t tcp;
-	} h;
+	/* Both kinds are a poll handle on our own socket (a TCP listener
+	 * accepts itself): 90 bytes less than a uv_tcp_t, per container. */
+	uv_poll_t h;
 	struct conn *conns;
 };
 
@@ -431,14 +430,16 @@ static void conn_idle(uv_timer_t *t)
 	conn_close(t->data);
 }
 
-static void on_connection(uv_stream_t *server, int status)
+/* One accepted connection (fd is ours until the handle takes it). */
+static void conn_new(struct dns_listener *l, int fd)
 {
-	struct dns_listener *l = server->data;
 	struct dns_uv *u = l->u;
-	struct conn *c;
+	struct conn *c = calloc(1, sizeof(*c));
 
-	if (status < 0 || !(c = calloc(1, sizeof(*c))))
+	if (!c) {
+		close(fd);
 		return;
+	}
 	c->l = l;
 	uv_tcp_init(u->loop, &c->tcp);
 	uv_timer_init(u->loop, &c->idle);
@@ -452,12 +453,38 @@ static void on_connection(uv_stream_t *server, int status)
 	if (l->conns)
 		l->conns->pprev = &c->next;
 	l->conns = c;
-	if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0 || u->nconns > u->cfg.max_tcp_conns ||
+	if (uv_tcp_open(&c->tcp, fd) < 0) {
+		close(fd);
+		conn_close(c);
+		return;
+	}
+	if (u->nconns > u->cfg.max_tcp_conns ||
 	    uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_read) < 0) {
 		conn_close(c);
 		return;
 	}
 	uv_timer_start(&c->idle, conn_idle, u->cfg.tcp_idle_ms, u->cfg.tcp_idle_ms);
+}
+
+/* Accept what the backlog holds, a bounded number per wakeup so one busy
+ * listener cannot starve the loop. */
+static void tcp_acceptable(uv_poll_t *h, int status, int events)
+{
+	struct dns_listener *l = h->data;
+
+	(void)events;
+	if (status < 0 || l->closing)
+		return;
+	for (int i = 0; i < 32; i++) {
+		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			return;	/* EAGAIN, or out of fds: the next wakeup retries */
+		}
+		conn_new(l, fd);
+	}
 }
 
 /* ------------------------------------------------------------ client UDP */
@@ -555,7 +582,7 @@ static struct dns_listener *listener_new(struct dns_uv *u, uint32_t view, int fd
 
 static void listener_link(struct dns_uv *u, struct dns_listener *l)
 {
-	l->h.tcp.data = l;	/* same offset for both handle kinds */
+	l->h.data = l;
 	l->next = u->listeners;
 	l->pprev = &u->listeners;
 	if (u->listeners)
@@ -566,33 +593,25 @@ static void listener_link(struct dns_uv *u, struct dns_listener *l)
 
 static int listen_udp(struct dns_uv *u, struct dns_listener *l, struct ovn_err *err)
 {
-	int r = uv_poll_init(u->loop, &l->h.poll, l->fd);
+	int r = uv_poll_init(u->loop, &l->h, l->fd);
 
 	if (r < 0)
 		return ovn_err_set(err, r, "dns: poll udp fd %d: %s", l->fd, uv_strerror(r));
-	l->h.poll.data = l;
 	listener_link(u, l);
-	uv_poll_start(&l->h.poll, UV_READABLE, udp_readable);
+	uv_poll_start(&l->h, UV_READABLE, udp_readable);
 	return 0;
 }
 
 static int listen_tcp(struct dns_uv *u, struct dns_listener *l, struct ovn_err *err)
 {
-	int r;
+	int r = listen(l->fd, 128) < 0 ? -errno : 0;
 
-	uv_tcp_init(u->loop, &l->h.tcp);
-	l->h.tcp.data = l;
-	r = uv_tcp_open(&l->h.tcp, l->fd);
 	if (r == 0)
-		l->own_fd = false;
-	if (r == 0)
-		r = uv_listen((uv_stream_t *)&l->h.tcp, 128, on_connection);
-	listener_link(u, l);	/* the handle exists: it must go through uv_close */
-	if (r < 0) {
-		ovn_err_set(err, r, "dns: listen tcp fd %d: %s", l->fd, uv_strerror(r));
-		dns_uv_listener_close(l);
-		return r;
-	}
+		r = uv_poll_init(u->loop, &l->h, l->fd);
+	if (r < 0)
+		return ovn_err_set(err, r, "dns: listen tcp fd %d: %s", l->fd, strerror(-r));
+	listener_link(u, l);
+	uv_poll_start(&l->h, UV_READABLE, tcp_acceptable);
 	return 0;
 }
 
@@ -614,8 +633,6 @@ struct dns_listener *dns_uv_listen_fd(struct dns_uv *u, uint32_t view, int fd,
 	r = proto == DNS_UDP ? listen_udp(u, l, err) : listen_tcp(u, l, err);
 	if (r == 0)
 		return l;
-	if (proto == DNS_TCP)
-		return NULL;	/* closed (fd included) through the loop */
 fail:
 	free(l);
 	close(fd);
