@@ -65,6 +65,7 @@
  */
 #include <errno.h>
 #include <grp.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -126,6 +127,7 @@ struct conn {
 	bool reading;
 	bool busy;			/* req is with a handler */
 	bool in_handler;		/* inside the synchronous handler call */
+	bool big_answer;		/* the handler answered HTTP_TRIM_AFTER or more */
 	bool close_after_write;
 	bool closing;			/* uv_close called */
 	bool closed;			/* both close callbacks ran */
@@ -512,6 +514,8 @@ static void conn_answer(struct conn *c, int status, const char *ctype, const cha
 	c->busy = false;
 	if (c->closing)
 		return;
+	if (len >= HTTP_TRIM_AFTER)
+		c->big_answer = true;
 	if (!c->p.keep_alive)
 		flags |= RESP_CLOSE;
 	if (c->p.no_body)
@@ -1099,8 +1103,17 @@ static void conn_dispatch(struct conn *c)
 		return;
 	}
 	c->in_handler = true;
+	c->big_answer = false;
 	rt->fn(&c->req, c->srv->cfg.arg);
 	c->in_handler = false;
+	/* A big answer (a list of a thousand endpoints) was built from many
+	 * small blocks, freed by now in the middle of the heap: give those
+	 * pages back instead of keeping the peak resident. Microseconds on a
+	 * heap of a few MB; only after such answers. */
+	if (c->big_answer) {
+		c->big_answer = false;
+		malloc_trim(0);
+	}
 }
 
 /* Parse and dispatch what the buffer holds, one request at a time. */

@@ -13,6 +13,7 @@
 #define HTTP_IDLE_MS		60000
 #define HTTP_MAX_WRITES		8		/* answers in flight before we stop parsing */
 #define HTTP_RATE_SLOTS		64		/* peers (uids) with a bucket at once */
+#define HTTP_TRIM_AFTER		(64u << 10)	/* answer size after which the heap is trimmed */
 
 /* Replace the 60 s idle timeout (tests cannot wait a minute). Applies to
  * timers armed from now on. */
