@@ -22,6 +22,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,17 @@ static void op_free(struct op *op)
 	free(op);
 }
 
+/* Detaching frees a few KB per endpoint in the middle of the heap; after a
+ * burst of them (a host draining its containers) hand the pages back once
+ * the agent has been quiet for a moment. */
+#define TRIM_IDLE_MS 2000
+
+static void trim_fire(uv_timer_t *t)
+{
+	(void)t;
+	malloc_trim(0);
+}
+
 /* Answer and free the operation. */
 static void op_done(struct op *op, int status)
 {
@@ -147,8 +159,10 @@ static void op_done(struct op *op, int status)
 			stats_observe(&st->attach, secs);
 	} else if (op->lat_kind == LAT_DETACH) {
 		status == 0 ? st->detach_ok++ : st->detach_err++;
-		if (status == 0)
+		if (status == 0) {
 			stats_observe(&st->detach, secs);
+			uv_timer_start(op->nm->trim, trim_fire, TRIM_IDLE_MS, 0);
+		}
 	}
 	if (status < 0 && !op->err.code)
 		ovn_err_set(&op->err, status, "%s", strerror(-status));
@@ -672,7 +686,10 @@ int netmgr_new(struct netmgr **out, uv_loop_t *loop, const struct cfg *cfg, stru
 	if (!nm)
 		return ovn_err_set(err, -ENOMEM, "out of memory");
 	nm->timer = calloc(1, sizeof(*nm->timer));
-	if (!nm->timer) {
+	nm->trim = calloc(1, sizeof(*nm->trim));
+	if (!nm->timer || !nm->trim) {
+		free(nm->timer);
+		free(nm->trim);
 		free(nm);
 		return ovn_err_set(err, -ENOMEM, "out of memory");
 	}
@@ -685,11 +702,14 @@ int netmgr_new(struct netmgr **out, uv_loop_t *loop, const struct cfg *cfg, stru
 	nm->cluster = strcmp(cfg->store.backend, "embedded") != 0;
 	if (egress_new(&nm->egress, cfg, err) < 0) {
 		free(nm->timer);
+		free(nm->trim);
 		free(nm);
 		return err->code;
 	}
 	uv_timer_init(loop, nm->timer);
 	nm->timer->data = nm;
+	uv_timer_init(loop, nm->trim);
+	nm->trim->data = nm;
 	if (dnsint_new(&nm->dns, loop, cfg, &dns_err) < 0)
 		log_warn("%s: containers get no embedded DNS", dns_err.msg);
 	if (ipsec_new(nm) < 0) {
@@ -728,6 +748,7 @@ void netmgr_free(struct netmgr *nm)
 	sync_stop(nm);
 	ipsec_free(nm);
 	uv_close((uv_handle_t *)nm->timer, timer_closed);
+	uv_close((uv_handle_t *)nm->trim, timer_closed);
 	dnsint_free(TAKE_PTR(nm->dns));	/* closes on the loop; files stay */
 	for (n = nm->nets; n; n = next) {
 		next = n->next;

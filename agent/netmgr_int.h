@@ -61,6 +61,7 @@ struct netmgr {
 	uint32_t mtu;
 	struct net *nets;
 	uv_timer_t *timer;	/* heap: freed in its close callback */
+	uv_timer_t *trim;	/* heap trim once detaches pause (TRIM_IDLE_MS) */
 	uint64_t started_ms;
 	netmgr_cb start_cb;
 	void *start_arg;
