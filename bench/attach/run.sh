@@ -93,7 +93,9 @@ phase_bulk()
 		echo "POST /v1/networks/$net/detach {\"netns\":\"${KS[i]}\"}" >>"$T/det"
 	done
 	pid=$(agent_pid "$A")
-	R[agent_rss_kb_idle]=$(awk '/VmRSS/{print $2}' "/proc/$pid/status")
+	# idle: after the sequential phase, before the first bulk phase
+	[[ -n ${R[agent_rss_kb_idle]:-} ]] ||
+		R[agent_rss_kb_idle]=$(awk '/VmRSS/{print $2}' "/proc/$pid/status")
 	t0=$(date +%s%N)
 	codes=$(curl_batch "$T/att" | sort | uniq -c | tr -s ' ')
 	t1=$(date +%s%N)
@@ -107,6 +109,7 @@ phase_bulk()
 	curl_batch "$T/det" >/dev/null
 	t1=$(date +%s%N)
 	R[bulk_${tag}_detach_total_s]=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", (b-a)/1e9}')
+	R[agent_rss_kb_after_detach_${tag}]=$(awk '/VmRSS/{print $2}' "/proc/$pid/status")
 	R[bulk_${tag}_left_links]=$(ip -n "$H" -o link show | grep -c ' ve-' || true)
 }
 
