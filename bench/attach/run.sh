@@ -109,6 +109,7 @@ phase_bulk()
 	curl_batch "$T/det" >/dev/null
 	t1=$(date +%s%N)
 	R[bulk_${tag}_detach_total_s]=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", (b-a)/1e9}')
+	sleep 3	# the agent trims its heap 2 s after a burst of detaches
 	R[agent_rss_kb_after_detach_${tag}]=$(awk '/VmRSS/{print $2}' "/proc/$pid/status")
 	R[bulk_${tag}_left_links]=$(ip -n "$H" -o link show | grep -c ' ve-' || true)
 }
