@@ -9,7 +9,8 @@
 # writes OUT_DIR/results.md plus, per benchmark found:
 #   attach.png     attach p50 inside the daemon and from the CLI: ovn vs Docker
 #   memory.png     resident memory: ovnagent vs dockerd, dns/ vs dnsmasq
-#   dns.png        DNS queries per CPU-second per load: ovn vs dnsmasq
+#   dns.png        DNS queries per CPU-second per load: ovn (dns/ alone) and
+#                  the agent vs dnsmasq, unbound and Docker's embedded DNS
 #   converge.png   cluster convergence p50/p99 vs hosts: redis vs etcd
 #   dataplane.png  N veth attaches: dataplane/ vs `ip -batch` (the floor)
 #   gossip.png     failure detection, event p99, idle bytes/s: ovn vs serf at the

@@ -9,8 +9,9 @@
 #              (bench/converge/run.sh)                       target p99 250 ms
 #   dataplane  dataplane/ attach of N veths                  `ip -batch`, the
 #              (bench/dataplane/run.sh, IPCMP=1)             kernel's floor
-#   dns        the dns/ server under dnsperf                 dnsmasq (unbound
-#              (bench/dns/run.sh)                            when installed)
+#   dns        the dns/ server and the real agent's          dnsmasq, unbound,
+#              resolver under dnsperf (bench/dns/run.sh)     Docker's embedded
+#                                                            DNS (if dockerd)
 #   gossip     membership and events, N nodes               serf, same N
 #              (bench/gossip/run.sh)
 #
