@@ -15,6 +15,7 @@
  * Does not: split messages bigger than a packet (events are capped at
  * GOSSIP_EVENT_MAX so one always fits).
  */
+#include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,15 @@ uint32_t gd_retransmit_limit(const struct gossip *g)
 	return g->cfg.retransmit_mult * (digits ? digits : 1);
 }
 
+/* Bytes of a queued message: its header and the body the header counts. */
+static size_t gd_len(const struct gbcast *e)
+{
+	struct gw_msg_hdr h;
+
+	memcpy(&h, e->msg, sizeof(h));
+	return sizeof(h) + be16toh(h.len);
+}
+
 /* a comes after b in the queue order */
 static bool gd_after(const struct gbcast *a, const struct gbcast *b)
 {
@@ -50,8 +60,15 @@ static void gd_remove_at(struct gossip *g, size_t i)
 int gd_queue(struct gossip *g, uint64_t key, const void *msg, size_t len)
 {
 	struct gbcast *b, **v;
+	struct gw_msg_hdr h;
 	size_t i, cap;
 
+	/* One whole message: gd_len() reads its length back from the header. */
+	if (len < sizeof(h))
+		return -EINVAL;
+	memcpy(&h, msg, sizeof(h));
+	if (len != sizeof(h) + be16toh(h.len))
+		return -EINVAL;
 	if (key) {
 		for (i = 0; i < g->nbq; i++) {
 			if (g->bq[i]->key == key) {
@@ -61,23 +78,28 @@ int gd_queue(struct gossip *g, uint64_t key, const void *msg, size_t len)
 		}
 	}
 	if (g->nbq == g->capbq) {
+		/* Doubling, but no further than the queue can grow (one over
+		 * queue_max, for a moment). */
 		cap = g->capbq ? g->capbq * 2 : 32;
+		if (cap > (size_t)g->cfg.queue_max + 1)
+			cap = (size_t)g->cfg.queue_max + 1;
 		v = realloc(g->bq, cap * sizeof(*v));
 		if (!v)
 			return -ENOMEM;
 		g->bq = v;
 		g->capbq = cap;
 	}
-	b = malloc(sizeof(*b) + len);
+	b = malloc(offsetof(struct gbcast, msg) + len);
 	if (!b)
 		return -ENOMEM;
 	b->id = ++g->bq_id;
 	b->key = key;
 	b->transmits = 0;
-	b->len = len;
 	memcpy(b->msg, msg, len);
 	memmove(&g->bq[1], &g->bq[0], g->nbq * sizeof(g->bq[0]));
 	g->bq[0] = b;
+	if (!g->nbq || len < g->bq_minlen)
+		g->bq_minlen = len;
 	g->nbq++;
 	while (g->nbq > g->cfg.queue_max) {
 		free(g->bq[--g->nbq]);
@@ -87,33 +109,52 @@ int gd_queue(struct gossip *g, uint64_t key, const void *msg, size_t len)
 }
 
 /* Merge the sent entries (sent[0..k), in order) back into the queue, whose
- * unsent entries are compacted in bq[0..u). */
+ * unsent entries are compacted in bq[0..u). Newest last: each finds its
+ * place by binary search and the entries after it move up as a block, so
+ * a long queue costs k log u reads of entries, not one per entry. */
 static void gd_merge(struct gossip *g, struct gbcast **sent, size_t k, size_t u)
 {
-	ssize_t i = u - 1, j = k - 1, w = u + k - 1;
+	size_t j = k, lo, hi, mid;
 
-	while (j >= 0) {
-		if (i >= 0 && gd_after(g->bq[i], sent[j]))
-			g->bq[w--] = g->bq[i--];
-		else
-			g->bq[w--] = sent[j--];
+	while (j--) {
+		for (lo = 0, hi = u; lo < hi;) {
+			mid = lo + (hi - lo) / 2;
+			if (gd_after(g->bq[mid], sent[j]))
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		memmove(&g->bq[lo + j + 1], &g->bq[lo], (u - lo) * sizeof(g->bq[0]));
+		g->bq[lo + j] = sent[j];
+		u = lo;
 	}
-	g->nbq = u + k;
 }
 
 void gd_fill(struct gossip *g, struct gw_buf *b, size_t budget)
 {
 	struct gbcast *sent[GW_MSGS_MAX], *e;
 	uint32_t limit = gd_retransmit_limit(g);
-	size_t i, u = 0, k = 0;
+	size_t i, u = 0, k = 0, len, minlen = SIZE_MAX, n = g->nbq;
 
-	if (!g->nbq)
+	if (!n)
 		return;
-	for (i = 0; i < g->nbq; i++) {
+	for (i = 0; i < n; i++) {
+		/* Full (no queued message is shorter than bq_minlen): the
+		 * rest stays as it is, unread. */
+		if (gw_pkt_count(b) >= GW_MSGS_MAX || b->len + g->bq_minlen > budget) {
+			memmove(&g->bq[u], &g->bq[i], (n - i) * sizeof(g->bq[0]));
+			u += n - i;
+			break;
+		}
 		e = g->bq[i];
-		if (gw_pkt_count(b) < GW_MSGS_MAX && b->len + e->len <= budget &&
-		    !gw_pkt_add(b, e->msg, e->len)) {
-			if (++e->transmits >= limit)
+		len = gd_len(e);
+		if (len < minlen)
+			minlen = len;
+		if (gw_pkt_count(b) < GW_MSGS_MAX && b->len + len <= budget &&
+		    !gw_pkt_add(b, e->msg, len)) {
+			if (e->transmits < UINT16_MAX)
+				e->transmits++;
+			if (e->transmits >= limit)
 				free(e);
 			else
 				sent[k++] = e;
@@ -121,7 +162,10 @@ void gd_fill(struct gossip *g, struct gw_buf *b, size_t budget)
 		}
 		g->bq[u++] = e;
 	}
+	if (i == n)		/* every entry read: the bound is exact again */
+		g->bq_minlen = minlen;
 	gd_merge(g, sent, k, u);
+	g->nbq = u + k;
 }
 
 static bool gd_target_ok(struct gossip *g, const struct gmember *m, const void *arg)
@@ -143,7 +187,7 @@ void gd_round(struct gossip *g)
 	for (i = 0; i < n && g->nbq; i++) {
 		b = (struct gw_buf){ .p = g->pkt, .cap = g_pkt_budget(g) };
 		gw_pkt_begin(&b);
-		g_send_pkt(g, &to[i]->pub.addr, &b);
+		g_send_pkt(g, &to[i]->addr, &b);
 	}
 }
 

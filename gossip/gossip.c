@@ -112,7 +112,7 @@ int g_send_pkt(struct gossip *g, const struct gossip_addr *to, struct gw_buf *b)
 		return 0;
 	len = b->len;
 	if (g->keys.n) {
-		r = gk_seal_pkt(&g->keys, b->p, b->len, g->sealed, sizeof(g->sealed), &len);
+		r = gk_seal_pkt(&g->keys, b->p, b->len, g->sealed, GPKT_IN_MAX, &len);
 		if (r)
 			return r;
 		out = g->sealed;
@@ -198,12 +198,13 @@ void gossip_free(struct gossip *g)
 {
 	if (!g)
 		return;
+	gs_free_all(g);
 	gm_free_all(g);
 	gd_free_all(g);
 	ge_free(g);
-	free(g->susp);
 	free(g->failed);
 	gk_wipe(&g->keys);
+	free(g->sealed);
 	free(g);
 }
 
@@ -223,11 +224,11 @@ int gossip_leave(struct gossip *g)
 		return -EALREADY;
 	g->now = g->io.now_ms(g->io.ctx);
 	g->leaving = true;
-	g->self->pub.state = GOSSIP_LEFT;
+	g->self->state = GOSSIP_LEFT;
 	g->self->state_ms = g->now;
-	r = gw_put_suspect(&b, GW_DEAD, g->self->pub.incarnation, g->self->name, g->self->name);
+	r = gw_put_suspect(&b, GW_DEAD, g->self->inc, g->self->name, g->self->name);
 	if (!r)
-		r = gd_queue(g, g_bkey(g->self->name, strlen(g->self->name)), buf, b.len);
+		r = gd_queue(g, g_bkey(g->self->name, g->self->name_len), buf, b.len);
 	if (!r)
 		gd_round(g);
 	return r;
@@ -290,7 +291,7 @@ int gossip_input(struct gossip *g, const struct gossip_addr *from, const void *b
 	}
 	/* Once keyed, plain input is refused: no downgrade. */
 	if (g->keys.n || p[0] == GW_SEALED_PKT) {
-		if (gk_open_pkt(&g->keys, p, len, g->in, sizeof(g->in), &plen)) {
+		if (!g->in || gk_open_pkt(&g->keys, p, len, g->in, GPKT_IN_MAX, &plen)) {
 			g->stats.auth_failures++;
 			return -EBADMSG;
 		}
@@ -375,6 +376,12 @@ int gossip_set_meta(struct gossip *g, const void *meta, size_t len)
 
 int gossip_key_install(struct gossip *g, const uint8_t key[GOSSIP_KEY_LEN])
 {
+	if (!g->sealed) {
+		g->sealed = malloc(2 * GPKT_IN_MAX);
+		if (!g->sealed)
+			return -ENOMEM;
+		g->in = g->sealed + GPKT_IN_MAX;
+	}
 	return gk_install(&g->keys, key);
 }
 
@@ -400,17 +407,20 @@ bool gossip_member_find(const struct gossip *g, const char *name, struct gossip_
 	if (!m)
 		return false;
 	if (out)
-		*out = m->pub;
+		gm_view(g, m, out);
 	return true;
 }
 
 void gossip_members_foreach(const struct gossip *g,
 			    void (*fn)(void *arg, const struct gossip_member *m), void *arg)
 {
+	struct gossip_member v;
 	size_t i;
 
-	for (i = 0; i < g->nmem; i++)
-		fn(arg, &g->mem[i]->pub);
+	for (i = 0; i < g->nmem; i++) {
+		gm_view(g, g->mem[i], &v);
+		fn(arg, &v);
+	}
 }
 
 size_t gossip_member_count(const struct gossip *g, unsigned mask)
@@ -430,7 +440,7 @@ unsigned gossip_health(const struct gossip *g)
 
 uint32_t gossip_incarnation(const struct gossip *g)
 {
-	return g->self->pub.incarnation;
+	return g->self->inc;
 }
 
 uint64_t gossip_event_clock(const struct gossip *g)

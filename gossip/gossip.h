@@ -200,7 +200,7 @@ int gossip_set_meta(struct gossip *g, const void *meta, size_t len);
  * tried on receipt. Once a key is installed, plain input is refused.
  * Rotation: install the new key everywhere, use it everywhere, remove the
  * old one everywhere. 0, -EEXIST/-ENOENT, -ENOSPC (full), -EBUSY (removing
- * the primary). The first key installed becomes primary. */
+ * the primary), -ENOMEM. The first key installed becomes primary. */
 int gossip_key_install(struct gossip *g, const uint8_t key[GOSSIP_KEY_LEN]);
 int gossip_key_use(struct gossip *g, const uint8_t key[GOSSIP_KEY_LEN]);
 int gossip_key_remove(struct gossip *g, const uint8_t key[GOSSIP_KEY_LEN]);

@@ -28,14 +28,23 @@
 
 struct gsusp;
 
+/* One member as this node knows it. Every node holds one per member of the
+ * cluster, so the record is kept small (the simulator runs 10,000 nodes of
+ * 10,000 members each): the name is stored inline at its exact length, the
+ * name index needs no chain pointer, the rare suspicion timer is found
+ * through g->susp, and the public view (struct gossip_member) is built on
+ * demand by gm_view(). 48 bytes plus the name and its NUL, against 176 when
+ * it embedded the view and a 65-byte name. */
 struct gmember {
-	struct gossip_member pub;	/* pub.name = name, pub.meta = meta */
-	char name[GOSSIP_NAME_MAX + 1];
-	uint8_t *meta;
+	uint8_t *meta;			/* meta_len bytes; NULL when empty */
 	uint64_t state_ms;		/* when state last changed */
-	struct gsusp *susp;		/* running suspicion timer, if SUSPECT */
-	struct gmember *hnext;		/* hash chain */
-	uint32_t hash;
+	uint32_t inc;			/* incarnation */
+	int32_t rtt_ms;			/* last direct probe's round trip, -1 unknown */
+	struct gossip_addr addr;
+	uint16_t meta_len;		/* <= GOSSIP_META_MAX */
+	uint8_t state;			/* enum gossip_state */
+	uint8_t name_len;		/* <= GOSSIP_NAME_MAX */
+	char name[];			/* name_len bytes + NUL */
 };
 
 /* Lifeguard LHA-Suspicion: starts at max, shrinks with each independent
@@ -51,12 +60,13 @@ struct gsusp {
 	size_t nacc;
 };
 
-/* A queued piggyback message. */
+/* A queued piggyback message. Every node queues one per member it learns
+ * (thousands while a big cluster forms), so it is allocated at its exact
+ * size and its length is read from the message header (gd_len()). */
 struct gbcast {
 	uint64_t id;			/* insertion order: larger is newer */
 	uint64_t key;			/* node name hash (membership), 0 = none */
-	uint32_t transmits;
-	uint16_t len;
+	uint16_t transmits;		/* saturates: limits above 65535 never end */
 	uint8_t msg[];			/* gw_msg_hdr + body */
 };
 
@@ -116,8 +126,9 @@ struct gossip {
 	struct gmember *self;
 	struct gmember **mem;
 	size_t nmem, capmem;
-	struct gmember **bucket;
-	size_t nbucket;			/* power of two */
+	struct gmember **slot;		/* name index, see gm_find() */
+	uint16_t *tag;			/* per slot: hash bits of its name */
+	size_t nslot;			/* power of two */
 	size_t probe_idx;
 
 	struct gsusp **susp;
@@ -132,6 +143,7 @@ struct gossip {
 	struct gbcast **bq;
 	size_t nbq, capbq;
 	uint64_t bq_id;
+	size_t bq_minlen;		/* no queued message is shorter */
 	bool bq_sorted;
 
 	uint64_t ev_clock;		/* next LTime to stamp */
@@ -155,8 +167,10 @@ struct gossip {
 	uint64_t t_probe, t_gossip, t_pushpull, t_reconnect, t_join;
 	uint64_t t_sync_unknown;	/* no sync with unknown pingers before */
 	uint8_t pkt[GPKT_IN_MAX];	/* the packet being built */
-	uint8_t sealed[GPKT_IN_MAX];	/* ... and sealed */
-	uint8_t in[GPKT_IN_MAX];	/* an input packet, opened */
+	/* GPKT_IN_MAX bytes each, allocated with the first key (an unkeyed
+	 * core, every simulated one, does without them): */
+	uint8_t *sealed;		/* the packet built, sealed */
+	uint8_t *in;			/* an input packet, opened */
 };
 
 /* gossip.c */
@@ -179,6 +193,8 @@ int g_send_msg(struct gossip *g, const struct gossip_addr *to, const void *msg, 
 
 /* member.c */
 struct gmember *gm_find(const struct gossip *g, const uint8_t *name, size_t len);
+/* The public view of m; its pointers are borrowed from m. */
+void gm_view(const struct gossip *g, const struct gmember *m, struct gossip_member *out);
 int gm_add_self(struct gossip *g);
 void gm_free_all(struct gossip *g);
 void gm_on_alive(struct gossip *g, uint32_t inc, const struct gossip_addr *addr,
@@ -204,6 +220,9 @@ void gs_start(struct gossip *g, struct gmember *m, uint32_t inc, const char *fro
 /* A further accusation; true when it came from a new accuser. */
 bool gs_confirm(struct gossip *g, struct gmember *m, const char *from, size_t from_len);
 void gs_stop(struct gossip *g, struct gmember *m);
+/* The running timer of m, NULL when none. */
+struct gsusp *gs_find(const struct gossip *g, const struct gmember *m);
+void gs_free_all(struct gossip *g);
 void gs_tick(struct gossip *g);
 uint64_t gs_next(const struct gossip *g);
 /* Timer length after n of k confirmations (pure, for tests). */

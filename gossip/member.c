@@ -4,9 +4,9 @@
  * gossip_to_dead_ms and then reaped at the next wrap of the probe list.
  *
  * The table is an array in probe order (shuffled at each wrap, new members
- * inserted at a random place, as memberlist does) plus a chained hash by
- * name. Reaped DEAD members go to a "failed" list that pushpull.c retries,
- * so two halves of a long partition merge again (Serf's reconnect).
+ * inserted at a random place, as memberlist does) plus an open-addressed
+ * index by name. Reaped DEAD members go to a "failed" list that pushpull.c
+ * retries, so two halves of a long partition merge again (Serf's reconnect).
  *
  * Does not: resolve name conflicts by vote (Serf); a known name announced
  * from another address is refused unless the record is LEFT, or DEAD for
@@ -20,33 +20,90 @@
 
 /* ---- table ---- */
 
-struct gmember *gm_find(const struct gossip *g, const uint8_t *name, size_t len)
+/* The name index is open addressing with linear probing (no chain pointer
+ * in the records): nslot is a power of two, at most 3/4 full. Each slot has
+ * 16 bits of the name's hash beside it (tag[]), so a probe reads a member
+ * only when those match: one cache miss per lookup, not one per probe. */
+static size_t gm_home(const struct gossip *g, const void *name, size_t len, uint16_t *tag)
 {
 	uint32_t h = g_hash(name, len);
+
+	*tag = h >> 16;
+	return (h ^ h >> 16) & (g->nslot - 1);	/* FNV's low bits mix poorly */
+}
+
+struct gmember *gm_find(const struct gossip *g, const uint8_t *name, size_t len)
+{
+	uint16_t t;
+	size_t i = gm_home(g, name, len, &t);
 	struct gmember *m;
 
-	for (m = g->bucket[h & (g->nbucket - 1)]; m; m = m->hnext)
-		if (m->hash == h && strlen(m->name) == len && !memcmp(m->name, name, len))
+	for (; (m = g->slot[i]); i = (i + 1) & (g->nslot - 1))
+		if (g->tag[i] == t && m->name_len == len && !memcmp(m->name, name, len))
 			return m;
 	return NULL;
 }
 
-static int gm_rehash(struct gossip *g, size_t nbucket)
+static void gm_index(struct gossip *g, struct gmember *m)
 {
-	struct gmember **b = calloc(nbucket, sizeof(*b));
+	uint16_t t;
+	size_t i = gm_home(g, m->name, m->name_len, &t);
+
+	while (g->slot[i])
+		i = (i + 1) & (g->nslot - 1);
+	g->slot[i] = m;
+	g->tag[i] = t;
+}
+
+/* Delete by backward shift: each later member of the run moves into the
+ * hole unless its home lies cyclically in (hole, its slot]. */
+static void gm_unindex(struct gossip *g, const struct gmember *m)
+{
+	size_t mask = g->nslot - 1, i, j, k;
+	uint16_t t;
+
+	i = gm_home(g, m->name, m->name_len, &t);
+	while (g->slot[i] != m)
+		i = (i + 1) & mask;
+	for (j = (i + 1) & mask; g->slot[j]; j = (j + 1) & mask) {
+		k = gm_home(g, g->slot[j]->name, g->slot[j]->name_len, &t);
+		if (((j - k) & mask) >= ((j - i) & mask)) {
+			g->slot[i] = g->slot[j];
+			g->tag[i] = g->tag[j];
+			i = j;
+		}
+	}
+	g->slot[i] = NULL;
+}
+
+void gm_view(const struct gossip *g, const struct gmember *m, struct gossip_member *out)
+{
+	*out = (struct gossip_member){
+		.name = m->name,
+		.addr = m->addr,
+		.incarnation = m->inc,
+		.state = m->state,
+		.meta = m->meta,
+		.meta_len = m->meta_len,
+		.is_self = m == g->self,
+		.rtt_ms = m->rtt_ms,
+	};
+}
+
+static int gm_rehash(struct gossip *g, size_t nslot)
+{
+	/* One allocation: the slots, then their tags. */
+	struct gmember **v = calloc(nslot, sizeof(*v) + sizeof(*g->tag));
 	size_t i;
 
-	if (!b)
+	if (!v)
 		return -ENOMEM;
-	for (i = 0; i < g->nmem; i++) {
-		struct gmember *m = g->mem[i];
-
-		m->hnext = b[m->hash & (nbucket - 1)];
-		b[m->hash & (nbucket - 1)] = m;
-	}
-	free(g->bucket);
-	g->bucket = b;
-	g->nbucket = nbucket;
+	free(g->slot);
+	g->slot = v;
+	g->tag = (uint16_t *)(v + nslot);
+	g->nslot = nslot;
+	for (i = 0; i < g->nmem; i++)
+		gm_index(g, g->mem[i]);
 	return 0;
 }
 
@@ -56,51 +113,41 @@ static int gm_reserve(struct gossip *g)
 	size_t cap;
 
 	if (g->nmem == g->capmem) {
-		cap = g->capmem ? g->capmem * 2 : 16;
+		/* 1.5x, not 2x: every node of a big cluster holds one. */
+		cap = g->capmem ? g->capmem + g->capmem / 2 : 16;
 		v = realloc(g->mem, cap * sizeof(*v));
 		if (!v)
 			return -ENOMEM;
 		g->mem = v;
 		g->capmem = cap;
 	}
-	if (g->nmem + 1 > g->nbucket)
-		return gm_rehash(g, g->nbucket ? g->nbucket * 2 : 16);
+	if (4 * (g->nmem + 1) > 3 * g->nslot)
+		return gm_rehash(g, g->nslot ? g->nslot * 2 : 16);
 	return 0;
 }
 
 static struct gmember *gm_insert(struct gossip *g, const struct gw_str *name,
 				 const struct gossip_addr *addr)
 {
+	size_t len = name->len > GOSSIP_NAME_MAX ? GOSSIP_NAME_MAX : name->len, j;
 	struct gmember *m;
-	size_t j;
 
 	if (gm_reserve(g))
 		return NULL;
-	m = calloc(1, sizeof(*m));
+	m = calloc(1, offsetof(struct gmember, name) + len + 1);
 	if (!m)
 		return NULL;
-	gw_str_copy(m->name, name);
-	m->pub.name = m->name;
-	m->pub.rtt_ms = -1;
-	m->pub.addr = *addr;
-	m->pub.state = GOSSIP_ALIVE;
-	m->hash = g_hash(name->p, name->len);
-	m->hnext = g->bucket[m->hash & (g->nbucket - 1)];
-	g->bucket[m->hash & (g->nbucket - 1)] = m;
+	memcpy(m->name, name->p, len);
+	m->name_len = len;
+	m->rtt_ms = -1;
+	m->addr = *addr;
+	m->state = GOSSIP_ALIVE;
+	gm_index(g, m);
 	/* A random place in the probe order, the displaced member to the end. */
 	j = g_rand_n(g, g->nmem + 1);
 	g->mem[g->nmem++] = g->mem[j];
 	g->mem[j] = m;
 	return m;
-}
-
-static void gm_unhash(struct gossip *g, struct gmember *m)
-{
-	struct gmember **pp = &g->bucket[m->hash & (g->nbucket - 1)];
-
-	while (*pp != m)
-		pp = &(*pp)->hnext;
-	*pp = m->hnext;
 }
 
 static void gm_destroy(struct gmember *m)
@@ -113,13 +160,10 @@ void gm_free_all(struct gossip *g)
 {
 	size_t i;
 
-	for (i = 0; i < g->nmem; i++) {
-		if (g->mem[i]->susp)
-			free(g->mem[i]->susp);
+	for (i = 0; i < g->nmem; i++)
 		gm_destroy(g->mem[i]);
-	}
 	free(g->mem);
-	free(g->bucket);
+	free(g->slot);
 }
 
 static int gm_set_meta(struct gmember *m, const uint8_t *meta, size_t len)
@@ -134,19 +178,18 @@ static int gm_set_meta(struct gmember *m, const uint8_t *meta, size_t len)
 	}
 	free(m->meta);
 	m->meta = p;
-	m->pub.meta = p;
-	m->pub.meta_len = len;
+	m->meta_len = len;
 	return 0;
 }
 
 static bool gm_meta_eq(const struct gmember *m, const struct gw_str *meta)
 {
-	return m->pub.meta_len == meta->len && (!meta->len || !memcmp(m->meta, meta->p, meta->len));
+	return m->meta_len == meta->len && (!meta->len || !memcmp(m->meta, meta->p, meta->len));
 }
 
 bool gm_is_live(const struct gmember *m)
 {
-	return m->pub.state == GOSSIP_ALIVE || m->pub.state == GOSSIP_SUSPECT;
+	return m->state == GOSSIP_ALIVE || m->state == GOSSIP_SUSPECT;
 }
 
 size_t gm_count(const struct gossip *g, unsigned mask)
@@ -154,7 +197,7 @@ size_t gm_count(const struct gossip *g, unsigned mask)
 	size_t i, n = 0;
 
 	for (i = 0; i < g->nmem; i++)
-		n += !!(mask & (1u << g->mem[i]->pub.state));
+		n += !!(mask & (1u << g->mem[i]->state));
 	return n;
 }
 
@@ -182,8 +225,12 @@ size_t gm_random(struct gossip *g, size_t k, bool (*ok)(struct gossip *g,
 static void gm_notify(struct gossip *g, void (*fn)(void *, const struct gossip_member *),
 		      const struct gmember *m)
 {
-	if (fn)
-		fn(g->cb.arg, &m->pub);
+	struct gossip_member v;
+
+	if (!fn)
+		return;
+	gm_view(g, m, &v);
+	fn(g->cb.arg, &v);
 }
 
 /* ---- broadcasts about members ---- */
@@ -194,9 +241,8 @@ static void gm_queue_alive(struct gossip *g, const struct gmember *m)
 		    GOSSIP_META_MAX];
 	struct gw_buf b = { .p = buf, .cap = sizeof(buf) };
 
-	if (!gw_put_alive(&b, m->pub.incarnation, &m->pub.addr, m->name, m->meta,
-			  m->pub.meta_len))
-		gd_queue(g, g_bkey(m->name, strlen(m->name)), buf, b.len);
+	if (!gw_put_alive(&b, m->inc, &m->addr, m->name, m->meta, m->meta_len))
+		gd_queue(g, g_bkey(m->name, m->name_len), buf, b.len);
 }
 
 static void gm_queue_accuse(struct gossip *g, uint8_t type, uint32_t inc, const char *name,
@@ -221,8 +267,7 @@ int gm_add_self(struct gossip *g)
 	g->self = gm_insert(g, &name, &g->cfg.addr);
 	if (!g->self)
 		return -ENOMEM;
-	g->self->pub.is_self = true;
-	g->self->pub.incarnation = 1;
+	g->self->inc = 1;
 	g->self->state_ms = g->now;
 	gm_announce_self(g);
 	return 0;
@@ -237,7 +282,7 @@ int gm_self_update(struct gossip *g, const void *meta, size_t len)
 	r = gm_set_meta(g->self, meta, len);
 	if (r)
 		return r;
-	g->self->pub.incarnation++;
+	g->self->inc++;
 	gm_announce_self(g);
 	return 0;
 }
@@ -246,11 +291,11 @@ int gm_self_update(struct gossip *g, const void *meta, size_t len)
  * it against our own health: we may be the slow one). */
 static void gm_refute(struct gossip *g, uint32_t accused)
 {
-	uint32_t inc = g->self->pub.incarnation + 1;
+	uint32_t inc = g->self->inc + 1;
 
 	if (accused >= inc)
 		inc = accused + 1;
-	g->self->pub.incarnation = inc;
+	g->self->inc = inc;
 	g->stats.refutations++;
 	gp_health_add(g, 1);
 	gm_announce_self(g);
@@ -265,7 +310,7 @@ static void gm_accused(struct gossip *g, uint32_t inc)
 {
 	if (g->leaving)
 		return;
-	if (inc >= g->self->pub.incarnation)
+	if (inc >= g->self->inc)
 		gm_refute(g, inc);
 	else
 		gm_announce_self(g);
@@ -295,8 +340,8 @@ static void gm_failed_add(struct gossip *g, const struct gmember *m)
 	gm_failed_del(g, m->name);
 	if (g->nfailed == GFAILED_MAX)
 		return;
-	memcpy(g->failed[g->nfailed].name, m->name, sizeof(m->name));
-	g->failed[g->nfailed].addr = m->pub.addr;
+	memcpy(g->failed[g->nfailed].name, m->name, m->name_len + 1);
+	g->failed[g->nfailed].addr = m->addr;
 	g->failed[g->nfailed].since_ms = m->state_ms;
 	g->nfailed++;
 }
@@ -333,9 +378,9 @@ void gm_reset_probe_list(struct gossip *g)
 		m = g->mem[i];
 		if (!gm_is_live(m) && m != g->self &&
 		    g->now - m->state_ms > g->cfg.gossip_to_dead_ms) {
-			if (m->pub.state == GOSSIP_DEAD)
+			if (m->state == GOSSIP_DEAD)
 				gm_failed_add(g, m);
-			gm_unhash(g, m);
+			gm_unindex(g, m);
 			gm_destroy(m);
 			continue;
 		}
@@ -358,9 +403,9 @@ static void gm_alive_self(struct gossip *g, uint32_t inc, const struct gossip_ad
 {
 	struct gmember *s = g->self;
 
-	if (g->leaving || inc < s->pub.incarnation)
+	if (g->leaving || inc < s->inc)
 		return;
-	if (inc == s->pub.incarnation && gm_meta_eq(s, meta) && g_addr_eq(&s->pub.addr, addr))
+	if (inc == s->inc && gm_meta_eq(s, meta) && g_addr_eq(&s->addr, addr))
 		return;	/* our own announcement, echoed */
 	gm_refute(g, inc);
 }
@@ -369,9 +414,9 @@ static void gm_alive_self(struct gossip *g, uint32_t inc, const struct gossip_ad
  * died long enough ago (memberlist's DeadNodeReclaimTime). */
 static bool gm_may_move(const struct gossip *g, const struct gmember *m)
 {
-	if (m->pub.state == GOSSIP_LEFT)
+	if (m->state == GOSSIP_LEFT)
 		return true;
-	return m->pub.state == GOSSIP_DEAD && g->cfg.dead_reclaim_ms &&
+	return m->state == GOSSIP_DEAD && g->cfg.dead_reclaim_ms &&
 	       g->now - m->state_ms >= g->cfg.dead_reclaim_ms;
 }
 
@@ -392,23 +437,23 @@ void gm_on_alive(struct gossip *g, uint32_t inc, const struct gossip_addr *addr,
 			return;
 		gm_failed_del(g, m->name);
 		old = GOSSIP_DEAD;
-	} else if (!g_addr_eq(&m->pub.addr, addr)) {
+	} else if (!g_addr_eq(&m->addr, addr)) {
 		if (!gm_may_move(g, m))
 			return;
-		m->pub.addr = *addr;
-		old = m->pub.state;
-	} else if (inc <= m->pub.incarnation) {
+		m->addr = *addr;
+		old = m->state;
+	} else if (inc <= m->inc) {
 		return;
 	} else {
-		old = m->pub.state;
+		old = m->state;
 	}
 	meta_changed = !gm_meta_eq(m, meta);
 	if (meta_changed && gm_set_meta(m, meta->p, meta->len))
 		return;
-	m->pub.incarnation = inc;
-	if (m->pub.state != GOSSIP_ALIVE) {
+	m->inc = inc;
+	if (m->state != GOSSIP_ALIVE) {
 		gs_stop(g, m);
-		m->pub.state = GOSSIP_ALIVE;
+		m->state = GOSSIP_ALIVE;
 		m->state_ms = g->now;
 	} else if (is_new) {
 		m->state_ms = g->now;
@@ -430,19 +475,19 @@ void gm_on_suspect(struct gossip *g, uint32_t inc, const struct gw_str *name,
 		gm_accused(g, inc);
 		return;
 	}
-	if (!m || inc < m->pub.incarnation)
+	if (!m || inc < m->inc)
 		return;
 	gw_str_copy(accuser, from);
-	if (m->pub.state == GOSSIP_SUSPECT && m->susp) {
+	if (m->state == GOSSIP_SUSPECT && gs_find(g, m)) {
 		/* An independent accuser: spread it, others count it too. */
 		if (gs_confirm(g, m, accuser, from->len))
 			gm_queue_accuse(g, GW_SUSPECT, inc, m->name, accuser);
 		return;
 	}
-	if (m->pub.state != GOSSIP_ALIVE)
+	if (m->state != GOSSIP_ALIVE)
 		return;
-	m->pub.incarnation = inc;
-	m->pub.state = GOSSIP_SUSPECT;
+	m->inc = inc;
+	m->state = GOSSIP_SUSPECT;
 	m->state_ms = g->now;
 	gm_queue_accuse(g, GW_SUSPECT, inc, m->name, accuser);
 	gs_start(g, m, inc, accuser);
@@ -459,13 +504,13 @@ void gm_on_dead(struct gossip *g, uint32_t inc, const struct gw_str *name,
 		gm_accused(g, inc);
 		return;
 	}
-	if (!m || inc < m->pub.incarnation || !gm_is_live(m))
+	if (!m || inc < m->inc || !gm_is_live(m))
 		return;
 	gw_str_copy(accuser, from);
 	left = !strcmp(accuser, m->name);
 	gs_stop(g, m);
-	m->pub.incarnation = inc;
-	m->pub.state = left ? GOSSIP_LEFT : GOSSIP_DEAD;
+	m->inc = inc;
+	m->state = left ? GOSSIP_LEFT : GOSSIP_DEAD;
 	m->state_ms = g->now;
 	gm_queue_accuse(g, GW_DEAD, inc, m->name, accuser);
 	gm_notify(g, left ? g->cb.on_member_leave : g->cb.on_member_fail, m);

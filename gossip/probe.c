@@ -59,13 +59,13 @@ void gp_send_ping(struct gossip *g, const struct gmember *m, uint32_t seq)
 	gw_pkt_begin(&b);
 	/* The suspicion goes first: the target refutes (queues its alive)
 	 * before it answers the ping, so the ack carries the refutation. */
-	if (m->pub.state == GOSSIP_SUSPECT &&
-	    !gw_put_suspect(&b, GW_SUSPECT, m->pub.incarnation, m->name, g->self->name))
+	if (m->state == GOSSIP_SUSPECT &&
+	    !gw_put_suspect(&b, GW_SUSPECT, m->inc, m->name, g->self->name))
 		gw_pkt_inc(&b);
 	if (gw_put_ping(&b, seq, m->name, g->self->name))
 		return;
 	gw_pkt_inc(&b);
-	g_send_pkt(g, &m->pub.addr, &b);
+	g_send_pkt(g, &m->addr, &b);
 }
 
 static void gp_start(struct gossip *g)
@@ -83,14 +83,14 @@ static void gp_start(struct gossip *g)
 		.ack_deadline_ms = g->now + g->cfg.probe_timeout_ms,
 		.end_ms = g->now + gp_scaled_interval(g),
 	};
-	memcpy(g->probe.target, m->name, sizeof(m->name));
+	memcpy(g->probe.target, m->name, m->name_len + 1);
 	g->stats.probes++;
 	gp_send_ping(g, m, g->probe.seq);
 }
 
 static bool gp_relay_ok(struct gossip *g, const struct gmember *m, const void *arg)
 {
-	return m->pub.state == GOSSIP_ALIVE && m != arg;
+	return m->state == GOSSIP_ALIVE && m != arg;
 }
 
 static void gp_indirect(struct gossip *g)
@@ -108,14 +108,14 @@ static void gp_indirect(struct gossip *g)
 		k = 16;
 	n = gm_random(g, k, gp_relay_ok, m, relays);
 	b = (struct gw_buf){ .p = msg, .cap = sizeof(msg) };
-	if (gw_put_iping(&b, g->probe.seq, true, &m->pub.addr, m->name))
+	if (gw_put_iping(&b, g->probe.seq, true, &m->addr, m->name))
 		return;
 	for (i = 0; i < n; i++)
-		g_send_msg(g, &relays[i]->pub.addr, msg, b.len);
+		g_send_msg(g, &relays[i]->addr, msg, b.len);
 	g->probe.expected_nacks = n;
 	g->stats.indirect_probes += n;
 	if (g->cfg.tcp_ping)
-		gpp_tcp_ping(g, &m->pub.addr, m->name, g->probe.seq);
+		gpp_tcp_ping(g, &m->addr, m->name, g->probe.seq);
 }
 
 static void gp_fail(struct gossip *g)
@@ -132,11 +132,11 @@ static void gp_fail(struct gossip *g)
 	m = gm_find(g, (const uint8_t *)g->probe.target, strlen(g->probe.target));
 	if (!m || !gm_is_live(m))
 		return;
-	if (m->pub.state == GOSSIP_ALIVE)
+	if (m->state == GOSSIP_ALIVE)
 		g->stats.suspicions++;
-	name = (struct gw_str){ (const uint8_t *)m->name, strlen(m->name) };
-	self = (struct gw_str){ (const uint8_t *)g->self->name, strlen(g->self->name) };
-	gm_on_suspect(g, m->pub.incarnation, &name, &self);
+	name = (struct gw_str){ (const uint8_t *)m->name, m->name_len };
+	self = (struct gw_str){ (const uint8_t *)g->self->name, g->self->name_len };
+	gm_on_suspect(g, m->inc, &name, &self);
 }
 
 static void gp_relays_tick(struct gossip *g)
@@ -256,7 +256,7 @@ static void gp_acked(struct gossip *g)
 	 * indirect probe includes the relay's two legs. */
 	if (!g->probe.indirect &&
 	    (m = gm_find(g, (const uint8_t *)g->probe.target, strlen(g->probe.target))))
-		m->pub.rtt_ms = (int32_t)(g->now - g->probe.start_ms);
+		m->rtt_ms = (int32_t)(g->now - g->probe.start_ms);
 	g->probe.active = false;
 	g->probe.acked = true;
 	gp_health_add(g, -1);

@@ -58,11 +58,11 @@ static int gpp_encode(struct gossip *g, uint8_t flags, struct gw_buf *b)
 	for (i = 0; !err && i < g->nmem; i++) {
 		m = g->mem[i];
 		r = (struct gw_pp_rec){
-			.state = m->pub.state,
-			.inc = m->pub.incarnation,
-			.addr = m->pub.addr,
-			.name = { (const uint8_t *)m->name, strlen(m->name) },
-			.meta = { m->meta, m->pub.meta_len },
+			.state = m->state,
+			.inc = m->inc,
+			.addr = m->addr,
+			.name = { (const uint8_t *)m->name, m->name_len },
+			.meta = { m->meta, m->meta_len },
 		};
 		err = gw_pp_put_member(b, &r);
 	}
@@ -101,7 +101,7 @@ static void gpp_merge_hdr(void *arg, uint64_t ltime)
 static void gpp_merge_member(void *arg, const struct gw_pp_rec *r)
 {
 	struct gossip *g = ((struct gpp_merge *)arg)->g;
-	struct gw_str self = { (const uint8_t *)g->self->name, strlen(g->self->name) };
+	struct gw_str self = { (const uint8_t *)g->self->name, g->self->name_len };
 
 	switch (r->state) {
 	case GOSSIP_ALIVE:
@@ -278,7 +278,7 @@ int gpp_join(struct gossip *g, const struct gossip_addr *seeds, size_t n)
 		return -EINVAL;
 	g->nseeds = 0;
 	for (i = 0; i < n; i++)
-		if (!g_addr_eq(&seeds[i], &g->self->pub.addr))
+		if (!g_addr_eq(&seeds[i], &g->self->addr))
 			g->seeds[g->nseeds++] = seeds[i];
 	if (!g->nseeds)
 		return 0;	/* the first member: nobody to join */
@@ -292,7 +292,7 @@ int gpp_join(struct gossip *g, const struct gossip_addr *seeds, size_t n)
 
 static bool gpp_peer_ok(struct gossip *g, const struct gmember *m, const void *arg)
 {
-	return m->pub.state == GOSSIP_ALIVE;
+	return m->state == GOSSIP_ALIVE;
 }
 
 static void gpp_expire(struct gossip *g)
@@ -327,7 +327,7 @@ void gpp_tick(struct gossip *g)
 	if (g->now >= g->t_pushpull) {
 		g->t_pushpull = g->now + gpp_interval(g);
 		if (gm_random(g, 1, gpp_peer_ok, NULL, &peer))
-			gpp_pushpull(g, &peer->pub.addr, false);
+			gpp_pushpull(g, &peer->addr, false);
 	}
 	if (g->now >= g->t_reconnect) {
 		g->t_reconnect = g->now + g->cfg.reconnect_interval_ms;

@@ -94,13 +94,29 @@ void gs_start(struct gossip *g, struct gmember *m, uint32_t inc, const char *fro
 	s->max_ms = s->min_ms * g->cfg.suspicion_max_mult;
 	s->deadline_ms = g->now + gs_timeout(s->min_ms, s->max_ms, k, 0);
 	s->accusers[s->nacc++] = g_hash(from, strlen(from));
-	m->susp = s;
 	g->susp[g->nsusp++] = s;
+}
+
+/* Few members are suspect at once: a scan beats a pointer in every record. */
+static size_t gs_index(const struct gossip *g, const struct gmember *m)
+{
+	size_t i;
+
+	for (i = 0; i < g->nsusp && g->susp[i]->m != m; i++)
+		;
+	return i;
+}
+
+struct gsusp *gs_find(const struct gossip *g, const struct gmember *m)
+{
+	size_t i = gs_index(g, m);
+
+	return i < g->nsusp ? g->susp[i] : NULL;
 }
 
 bool gs_confirm(struct gossip *g, struct gmember *m, const char *from, size_t from_len)
 {
-	struct gsusp *s = m->susp;
+	struct gsusp *s = gs_find(g, m);
 	uint32_t h = g_hash(from, from_len);
 	size_t i;
 
@@ -118,18 +134,21 @@ bool gs_confirm(struct gossip *g, struct gmember *m, const char *from, size_t fr
 
 void gs_stop(struct gossip *g, struct gmember *m)
 {
+	size_t i = gs_index(g, m);
+
+	if (i == g->nsusp)
+		return;
+	free(g->susp[i]);
+	g->susp[i] = g->susp[--g->nsusp];
+}
+
+void gs_free_all(struct gossip *g)
+{
 	size_t i;
 
-	if (!m->susp)
-		return;
-	for (i = 0; i < g->nsusp; i++) {
-		if (g->susp[i] == m->susp) {
-			g->susp[i] = g->susp[--g->nsusp];
-			break;
-		}
-	}
-	free(m->susp);
-	m->susp = NULL;
+	for (i = 0; i < g->nsusp; i++)
+		free(g->susp[i]);
+	free(g->susp);
 }
 
 /* When the next last-chance ping of s is due. */
@@ -150,7 +169,7 @@ void gs_tick(struct gossip *g)
 	struct gmember *m;
 	size_t i = 0;
 
-	self = (struct gw_str){ (const uint8_t *)g->self->name, strlen(g->self->name) };
+	self = (struct gw_str){ (const uint8_t *)g->self->name, g->self->name_len };
 	while (i < g->nsusp) {
 		s = g->susp[i];
 		if (s->deadline_ms > g->now) {
@@ -163,11 +182,10 @@ void gs_tick(struct gossip *g)
 		}
 		/* gm_on_dead stops the timer: slot i now holds another one. */
 		m = s->m;
-		name = (struct gw_str){ (const uint8_t *)m->name, strlen(m->name) };
+		name = (struct gw_str){ (const uint8_t *)m->name, m->name_len };
 		g->stats.declared_dead++;
-		gm_on_dead(g, m->pub.incarnation, &name, &self);
-		if (m->susp)
-			gs_stop(g, m);
+		gm_on_dead(g, m->inc, &name, &self);
+		gs_stop(g, m);
 	}
 }
 

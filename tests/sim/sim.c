@@ -203,6 +203,7 @@ static void cb_join(void *arg, const struct gossip_member *m)
 {
 	struct sim_node *nd = arg;
 
+	nd->live++;
 	if (nd->sim->hooks.on_join)
 		nd->sim->hooks.on_join(nd->sim, nd, m);
 }
@@ -211,6 +212,7 @@ static void cb_fail(void *arg, const struct gossip_member *m)
 {
 	struct sim_node *nd = arg, *victim = sim_node_by_name(nd->sim, m->name);
 
+	nd->live--;
 	nd->sim->fails++;
 	if (victim && victim->g)
 		nd->sim->false_fails++;
@@ -222,6 +224,7 @@ static void cb_leave(void *arg, const struct gossip_member *m)
 {
 	struct sim_node *nd = arg;
 
+	nd->live--;
 	nd->sim->leaves++;
 	if (nd->sim->hooks.on_leave)
 		nd->sim->hooks.on_leave(nd->sim, nd, m);
@@ -327,6 +330,7 @@ int sim_start(struct sim *s, size_t i, const size_t *seeds, size_t nseeds)
 	if (r)
 		return r;
 	nd->started_ms = s->now;
+	nd->live = 1;
 	for (k = 0; k < nseeds && k < 16; k++)
 		addrs[k] = s->node[seeds[k]].addr;
 	r = gossip_join(nd->g, addrs, k);
@@ -344,7 +348,10 @@ void sim_kill(struct sim *s, size_t i)
 void sim_leave(struct sim *s, size_t i)
 {
 	if (s->node[i].g) {
-		gossip_leave(s->node[i].g);
+		/* Its own record is LEFT now, even when the announcement
+		 * could not be queued; only a second leave changes nothing. */
+		if (gossip_leave(s->node[i].g) != -EALREADY)
+			s->node[i].live--;
 		sim_touch(s, i);
 	}
 }
@@ -442,6 +449,9 @@ bool sim_converged(struct sim *s)
 
 	for (i = 0; i < s->n; i++)
 		up += s->node[i].g != NULL;
+	for (i = 0; i < s->n; i++)
+		if (s->node[i].g && s->node[i].live != up)
+			return false;
 	for (i = 0; i < s->n && c.ok; i++) {
 		if (!s->node[i].g)
 			continue;

@@ -34,6 +34,10 @@ struct sim_node {
 	uint64_t pkts_sent, bytes_sent, pkts_recv;
 	uint64_t events_recv;
 	uint64_t started_ms;
+	/* Members the core sees live, self included, counted from its join,
+	 * fail and leave callbacks: sim_converged() skips its O(N^2) check
+	 * while any node's count is off. */
+	size_t live;
 };
 
 /* Scenario hooks; any may be NULL. `at` is the observing node. */
