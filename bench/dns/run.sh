@@ -44,7 +44,8 @@
 # Output: a markdown table on stdout, and the same figures as JSON in
 # $BENCH_OUT (default build/bench/dns.json): {"runs": [{server, run, qps,
 # lost, avg_us, p50_us, p99_us, cpu_s, q_per_cpu_s, rss_mb, rcodes,
-# upstream_cpu_s}, ...], "idle_rss_mb": {server: MB}, "ratios": {A_over_B_
+# upstream_cpu_s, kernel_share (stime / CPU of the server)}, ...], "idle_rss_mb":
+# {server: MB}, "ratios": {A_over_B_
 # METRIC_RUN: x}, "targets": [{name, value, target, met}], parameters}.
 
 set -uo pipefail
@@ -334,6 +335,7 @@ ready() { # -> C1 (the address of c0001)
 }
 
 ticks() { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+sticks() { awk '{ print $15 + $17 }' "/proc/$1/stat" 2>/dev/null || echo 0; }	# kernel part
 rss_mb() { awk '$1 == "VmRSS:" { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null; }
 
 probe() { # one line of conformance findings
@@ -347,16 +349,20 @@ probe() { # one line of conformance findings
 }
 
 run() { # server mode
-	local s=$1 mode=$2 out=$TMP/$1/perf-$2.txt args c0 c1 u0 u1 qps lost avg p50 p99 hz cpu ucpu rc
+	local s=$1 mode=$2 out=$TMP/$1/perf-$2.txt args c0 c1 u0 u1 k0 k1 qps lost avg p50 p99 hz cpu ucpu rc
+	local kshare
 	args=(-s "$ADDR" -p "$PORT" -d "$TMP/queries.txt" -l "$SECS" -c "$CLIENTS")
 	case $mode in
 	q*) args+=(-Q "${mode#q}" -v) ;;
 	tcpmax) args+=(-m tcp) ;;
 	esac
-	c0=$(ticks "$SPID") u0=$(ticks "${UPID:-0}")
+	c0=$(ticks "$SPID") u0=$(ticks "${UPID:-0}") k0=$(sticks "$SPID")
 	"${EXEC[@]}" "${DPIN[@]}" timeout $((SECS + 30)) dnsperf "${args[@]}" >"$out" 2>&1
-	c1=$(ticks "$SPID") u1=$(ticks "${UPID:-0}")
+	c1=$(ticks "$SPID") u1=$(ticks "${UPID:-0}") k1=$(sticks "$SPID")
 	hz=$(getconf CLK_TCK)
+	# share of the server's CPU spent in the kernel (the UDP/TCP stack)
+	kshare=$(awk -v a="$c0" -v b="$c1" -v x="$k0" -v y="$k1" \
+		'BEGIN { if (b > a) printf "%.2f", (y - x) / (b - a) }')
 	qps=$(awk '/Queries per second:/ { print $4 }' "$out")
 	lost=$(awk '/Queries lost:/ { print $3 }' "$out")
 	rc=$(sed -n 's/^ *Response codes: *//p' "$out")
@@ -373,15 +379,15 @@ run() { # server mode
 		"$(rss_mb "$SPID")" "${rc:--}" >>"$TMP/results.md"
 	jq -cn --arg s "$s" --arg m "$mode" --arg qps "${qps:-0}" --arg lost "${lost:-}" \
 		--arg avg "${avg:-}" --arg p50 "$p50" --arg p99 "$p99" --arg cpu "$cpu" \
-		--arg secs "$SECS" --arg rss "$(rss_mb "$SPID")" --arg rc "$rc" --arg ucpu "$ucpu" '
+		--arg secs "$SECS" --arg rss "$(rss_mb "$SPID")" --arg rc "$rc" --arg ucpu "$ucpu" --arg ks "$kshare" '
 		def num: tonumber? // null;
 		{server: $s, run: $m, qps: ($qps | num), lost: ($lost | num),
 		 avg_us: ($avg | num), p50_us: ($p50 | num), p99_us: ($p99 | num),
 		 cpu_s: ($cpu | num), rss_mb: ($rss | num), rcodes: $rc,
-		 upstream_cpu_s: ($ucpu | num),
+		 upstream_cpu_s: ($ucpu | num), kernel_share: ($ks | num),
 		 q_per_cpu_s: (if ($cpu | num) > 0 then ((($qps | num) * ($secs | num) / ($cpu | num)) | floor)
 			       else null end)}' >>"$TMP/results.jsonl"
-	log "$s $mode: ${qps:-0} q/s, CPU ${cpu}s, $rc"
+	log "$s $mode: ${qps:-0} q/s, CPU ${cpu}s (kernel ${kshare:-?}), $rc"
 }
 
 bench_one() { # server
@@ -442,6 +448,10 @@ summarize() {
 			| {("\($a)_over_\($b)_\($m)_\($r)"): ratio(v($a; $r; $m); v($b; $r; $m))}]
 			| add // {}),
 		 targets: [
+			t("ovn_over_dnsmasq_q_per_cpu_s_max"; ratio(v("ovn"; "max"; "q_per_cpu_s");
+				v("dnsmasq"; "max"; "q_per_cpu_s")); ">="; 3),
+			t("agent_over_dnsmasq_q_per_cpu_s_max"; ratio(v("agent"; "max"; "q_per_cpu_s");
+				v("dnsmasq"; "max"; "q_per_cpu_s")); ">="; 3),
 			t("agent_over_docker_qps_max"; ratio(v("agent"; "max"; "qps"); v("docker"; "max"; "qps")); ">="; 2),
 			t("agent_qps_tcpmax"; v("agent"; "tcpmax"; "qps"); ">="; 80000),
 			t("agent_q_per_cpu_s_q2000"; v("agent"; "q2000"; "q_per_cpu_s"); ">="; 50000),
