@@ -352,7 +352,8 @@ int dns_table_view_set(struct dns_table *t, uint32_t view, const uint32_t *nets,
 	v->id = view;
 	v->flags = flags;
 	v->n = n;
-	memcpy(v->nets, nets, n * sizeof(v->nets[0]));
+	if (n)
+		memcpy(v->nets, nets, n * sizeof(v->nets[0]));	/* nets may be NULL when n is 0 */
 	v->link.hash = mix(1, view);
 	dns_table_view_del(t, view);
 	htab_add(t, &t->views, &v->link);

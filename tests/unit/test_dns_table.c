@@ -237,6 +237,9 @@ static void test_no_zone_and_view_flags(void **state)
 	assert_int_equal(dns_table_view_set(t, 71, nets, 65, 0), -EINVAL);
 	assert_int_equal(dns_table_view_del(t, 70), 0);
 	assert_int_equal(look(t, 70, "solo").hit, DNS_HIT_FORWARD);
+	/* A view on no network yet (the agent's host listener at start). */
+	assert_int_equal(dns_table_view_set(t, 72, NULL, 0, 0), 0);
+	assert_int_equal(look(t, 72, "solo").hit, DNS_HIT_FORWARD);
 }
 
 /* 1,000 names with A + AAAA, as in the benchmark: well under 6 MB. */
