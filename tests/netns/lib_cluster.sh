@@ -501,3 +501,23 @@ spawn_wait()
 	unset "SPAWNED[$1]"
 	return "$rc"
 }
+
+# ---------------------------------------------------------------------------
+# A cluster test's main part.
+
+# cluster_tests_main LABEL [AFTER]: run setup, then the tests (and the AFTER
+# command, e.g. a figures summary) when it worked; a failed setup is one
+# failed check named "LABEL setup" with the agents' last log lines.
+cluster_tests_main()
+{
+	if ! setup; then
+		agent_logs_tail 20
+		RET=1
+		retmsg="setup failed"
+		log_test "$1 setup"
+	else
+		tests_run
+		[[ -z ${2:-} ]] || "$2"
+	fi
+	tests_summary
+}

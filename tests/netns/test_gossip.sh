@@ -383,12 +383,4 @@ cleanup()
 trap cleanup EXIT
 require_root
 require_ovn_bin
-if ! setup; then
-	agent_logs_tail 20
-	RET=1
-	retmsg="setup failed"
-	log_test "gossip cluster setup"
-else
-	tests_run
-fi
-tests_summary
+cluster_tests_main "gossip cluster"
